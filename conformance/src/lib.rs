@@ -1,0 +1,8 @@
+//! Conformance runners: the Ethereum state tests, the trie, RLP and transaction vectors,
+//! and replay of real mainnet blocks.
+//!
+//! Fixtures are read from a root folder given by the `METISVM_FIXTURES` environment variable
+//! or a CLI flag, defaulting to `../shared/fixtures` (see [`fixtures`]).
+
+pub mod fixtures;
+pub mod hexjson;
