@@ -61,7 +61,8 @@ pub fn parse_u256(v: &Value, field: &str) -> Result<U256, FieldError> {
 
 /// A 256-bit number from a hex (`0x..`) or decimal string.
 pub fn parse_u256_str(s: &str, field: &str) -> Result<U256, FieldError> {
-    let s = s.trim();
+    // ethereum/tests write some oversized values as `0x:bigint 0x...`.
+    let s = s.trim().strip_prefix("0x:bigint ").unwrap_or(s.trim());
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         if h.is_empty() {
             return Ok(U256::ZERO);

@@ -6,3 +6,8 @@
 
 pub mod fixtures;
 pub mod hexjson;
+pub mod rlp_tests;
+pub mod skip;
+pub mod statetest;
+pub mod transaction_tests;
+pub mod trie_tests;

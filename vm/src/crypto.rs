@@ -43,6 +43,14 @@ pub fn recover_signer(hash: &B256, r: U256, s: U256, odd_y: bool) -> Option<Addr
     Some(Address::from_slice(&digest[12..]))
 }
 
+/// The address of the secp256k1 secret key `key`, or `None` if it is not a valid key.
+pub fn address_from_secret_key(key: &B256) -> Option<Address> {
+    let signing = k256::ecdsa::SigningKey::from_slice(key.as_slice()).ok()?;
+    let point = signing.verifying_key().to_encoded_point(false);
+    let digest = keccak256(&point.as_bytes()[1..]);
+    Some(Address::from_slice(&digest[12..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +58,13 @@ mod tests {
     #[test]
     fn half_order_is_half() {
         assert_eq!(SECP256K1N >> 1, SECP256K1N_HALF);
+    }
+
+    #[test]
+    fn well_known_test_key() {
+        let key: B256 = "0x45a915e4d060149eb4365960e6a7a45f334393093061116b197e3240065ff2d8".parse().unwrap();
+        let expected: Address = "0xa94f5374fce5edbc8e2a8697c15331677e6ebf0b".parse().unwrap();
+        assert_eq!(address_from_secret_key(&key), Some(expected));
     }
 
     #[test]

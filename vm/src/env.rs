@@ -141,3 +141,27 @@ pub struct TxEnv {
     /// EIP-7702 authorization list; `Some` marks a set-code transaction.
     pub authorization_list: Option<Vec<Authorization>>,
 }
+
+/// Gas per blob ([EIP-4844](https://eips.ethereum.org/EIPS/eip-4844)).
+pub const GAS_PER_BLOB: u64 = 1 << 17;
+
+/// The blob base fee for `excess_blob_gas`: `fake_exponential(1, excess, fraction)`.
+pub fn blob_gas_price(excess_blob_gas: u64, update_fraction: u64) -> U256 {
+    fake_exponential(U256::from(1), U256::from(excess_blob_gas), U256::from(update_fraction))
+}
+
+/// Integer approximation of `factor * e^(numerator / denominator)` from EIP-4844.
+pub fn fake_exponential(factor: U256, numerator: U256, denominator: U256) -> U256 {
+    if denominator.is_zero() {
+        return U256::ZERO;
+    }
+    let mut i = U256::from(1);
+    let mut output = U256::ZERO;
+    let mut accum = factor.saturating_mul(denominator);
+    while !accum.is_zero() {
+        output = output.saturating_add(accum);
+        accum = accum.saturating_mul(numerator) / denominator.saturating_mul(i);
+        i += U256::from(1);
+    }
+    output / denominator
+}

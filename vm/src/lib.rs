@@ -6,13 +6,27 @@
 
 pub mod crypto;
 pub mod env;
+pub mod evm;
 pub mod fork;
+pub mod interpreter;
+pub mod intrinsic;
+pub mod journal;
+pub mod opcodes;
 pub mod precompiles;
 pub mod primitives;
 pub mod rlp;
 pub mod state;
+pub mod tracing;
+pub mod transaction;
+pub mod validation;
 
 pub use env::{AccessListItem, Authorization, BlobSchedule, BlockEnv, CfgEnv, TxEnv};
+pub use evm::{create2_address, create_address, Evm, ExecStatus, TxOutcome};
 pub use fork::Fork;
+pub use interpreter::HaltReason;
+pub use journal::Log;
 pub use primitives::{keccak256, Address, Bytes, B256, KECCAK_EMPTY, U256};
 pub use state::{AccountChange, AccountInfo, StateDiff, StateError, StateReader, StateWriter};
+pub use tracing::{JsonTracer, Tracer};
+pub use transaction::{SignedTransaction, TxDecodeError, TxType, TxValidationError};
+pub use validation::{InvalidTransaction, TxError};

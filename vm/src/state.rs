@@ -52,6 +52,8 @@ pub trait StateReader {
     fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError>;
     /// The hash of block `number`; zero when the store does not know it.
     fn block_hash(&self, number: u64) -> Result<B256, StateError>;
+    /// Whether `address` has any non-zero storage slot (the EIP-7610 collision rule).
+    fn has_storage(&self, address: Address) -> Result<bool, StateError>;
 }
 
 impl<T: StateReader + ?Sized> StateReader for &T {
@@ -66,6 +68,9 @@ impl<T: StateReader + ?Sized> StateReader for &T {
     }
     fn block_hash(&self, number: u64) -> Result<B256, StateError> {
         (**self).block_hash(number)
+    }
+    fn has_storage(&self, address: Address) -> Result<bool, StateError> {
+        (**self).has_storage(address)
     }
 }
 

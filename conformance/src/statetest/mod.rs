@@ -1,0 +1,188 @@
+//! The state-test runner: every (fork, data, gas, value) case of every file, compared on
+//! post-state root and logs hash, with `expectException` cases required to be rejected.
+//!
+//! Files run in parallel (rayon) and each case runs on its own copy of the pre-state.
+
+pub mod parse;
+
+use crate::skip::SkipList;
+use metisvm_state::MemoryState;
+use metisvm_vm::rlp;
+use metisvm_vm::{keccak256, Evm, Fork, JsonTracer, Log, StateWriter, TxError, B256};
+use parse::{parse_test, Case, StateTest};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// keccak-256 of the RLP list of logs, as state tests record it.
+pub fn logs_hash(logs: &[Log]) -> B256 {
+    let mut payload = Vec::new();
+    for log in logs {
+        rlp::encode_list(&mut payload, |p| {
+            rlp::encode_address(p, &log.address);
+            rlp::encode_list(p, |t| {
+                for topic in &log.topics {
+                    rlp::encode_b256(t, topic);
+                }
+            });
+            rlp::encode_bytes(p, &log.data);
+        });
+    }
+    let mut out = Vec::with_capacity(payload.len() + 9);
+    rlp::encode_list_header(&mut out, payload.len());
+    out.extend_from_slice(&payload);
+    keccak256(&out)
+}
+
+/// What happened to one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Matched the expected root and logs (or was rejected as expected).
+    Passed,
+    /// Did not match; the message says how.
+    Failed(String),
+    /// Not run; the reason comes from the skip list.
+    Skipped(String),
+}
+
+/// The result of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The test's name.
+    pub test: String,
+    /// Fork name (as in the fixture).
+    pub fork: String,
+    /// (data, gas, value) indexes.
+    pub indexes: (usize, usize, usize),
+    /// The outcome.
+    pub outcome: Outcome,
+}
+
+/// The results of one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// The file.
+    pub path: PathBuf,
+    /// One entry per case.
+    pub cases: Vec<CaseResult>,
+}
+
+/// Which cases to run and how.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Only this fork.
+    pub fork: Option<Fork>,
+    /// Only tests whose file path or name contains this text.
+    pub filter: Option<String>,
+    /// Write EIP-3155 traces of every case to standard error.
+    pub trace: bool,
+}
+
+fn file_failure(path: &Path, message: String) -> FileReport {
+    FileReport {
+        path: path.to_path_buf(),
+        cases: vec![CaseResult {
+            test: String::new(),
+            fork: String::new(),
+            indexes: (0, 0, 0),
+            outcome: Outcome::Failed(message),
+        }],
+    }
+}
+
+/// Runs every case of one file.
+pub fn run_file(path: &Path, options: &RunOptions, skips: &SkipList) -> FileReport {
+    let display = path.display().to_string();
+    if let Some(reason) = skips.reason_for(&display) {
+        return FileReport {
+            path: path.to_path_buf(),
+            cases: vec![CaseResult {
+                test: display,
+                fork: String::new(),
+                indexes: (0, 0, 0),
+                outcome: Outcome::Skipped(reason.to_string()),
+            }],
+        };
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return file_failure(path, format!("{display}: cannot read: {e}")),
+    };
+    let json: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return file_failure(path, format!("{display}: malformed JSON: {e}")),
+    };
+    let Some(tests) = json.as_object() else {
+        return file_failure(path, format!("{display}: expected an object of tests"));
+    };
+    let mut evm = Evm::new();
+    let mut cases = Vec::new();
+    for (name, test) in tests {
+        if let Some(filter) = &options.filter {
+            if !display.contains(filter.as_str()) && !name.contains(filter.as_str()) {
+                continue;
+            }
+        }
+        let parsed = match parse_test(name, test, options.fork) {
+            Ok(t) => t,
+            Err(e) => {
+                cases.push(CaseResult {
+                    test: name.clone(),
+                    fork: String::new(),
+                    indexes: (0, 0, 0),
+                    outcome: Outcome::Failed(format!("{display}: {e}")),
+                });
+                continue;
+            }
+        };
+        for fork in &parsed.unknown_forks {
+            let outcome = match skips.reason_for_fork(fork) {
+                Some(reason) => Outcome::Skipped(reason.to_string()),
+                None => Outcome::Failed(format!("unknown fork name {fork:?}")),
+            };
+            cases.push(CaseResult { test: name.clone(), fork: fork.clone(), indexes: (0, 0, 0), outcome });
+        }
+        for case in &parsed.cases {
+            let outcome = run_case(&mut evm, &parsed, case, options.trace);
+            cases.push(CaseResult {
+                test: name.clone(),
+                fork: case.fork.name().to_string(),
+                indexes: case.indexes,
+                outcome,
+            });
+        }
+    }
+    FileReport { path: path.to_path_buf(), cases }
+}
+
+/// Runs one case on a copy of the pre-state.
+pub fn run_case(evm: &mut Evm, test: &StateTest, case: &Case, trace: bool) -> Outcome {
+    let mut state: MemoryState = test.pre.clone();
+    let cfg = test.cfg(case.fork);
+    let result = if trace {
+        let mut tracer = JsonTracer::new(std::io::stderr().lock());
+        evm.transact_traced(&state, &test.block, &cfg, &case.tx, &mut tracer)
+    } else {
+        evm.transact(&state, &test.block, &cfg, &case.tx)
+    };
+    let logs = match (result, &case.expect_exception) {
+        (Err(TxError::Invalid(_)), Some(_)) => Vec::new(),
+        (Err(TxError::Invalid(e)), None) => return Outcome::Failed(format!("unexpected rejection: {e}")),
+        (Err(TxError::State(e)), _) => return Outcome::Failed(format!("state error: {e}")),
+        (Ok(_), Some(expected)) => {
+            return Outcome::Failed(format!("expected rejection {expected}, but the transaction was valid"))
+        }
+        (Ok(out), None) => {
+            state.commit(&out.diff);
+            out.logs
+        }
+    };
+    let root = state.state_root();
+    if root != case.expected_root {
+        return Outcome::Failed(format!("state root {root}, expected {}", case.expected_root));
+    }
+    let logs_root = logs_hash(&logs);
+    if logs_root != case.expected_logs {
+        return Outcome::Failed(format!("logs hash {logs_root}, expected {}", case.expected_logs));
+    }
+    Outcome::Passed
+}

@@ -1,0 +1,476 @@
+//! The transaction executor: validation, gas purchase, warm-up, the top-level message,
+//! refunds and fee payment.
+//!
+//! [`Evm`] holds only caches (analysed code by hash); every call to [`Evm::transact`] takes
+//! the state, block and transaction explicitly, so one `Evm` can serve many blocks and
+//! threads can each own one. There is no global state.
+
+mod delegation;
+mod frames;
+
+pub use delegation::{delegation_target, recover_authority, DELEGATION_PREFIX};
+
+use crate::env::{blob_gas_price, BlockEnv, CfgEnv, TxEnv, GAS_PER_BLOB};
+use crate::fork::Fork;
+use crate::interpreter::analysis::AnalyzedCode;
+use crate::interpreter::{CallKind, CallRequest, CreateRequest, Ctx, HaltReason, Status};
+use crate::intrinsic::{calldata_floor_gas, intrinsic_gas};
+use crate::journal::{Journal, Log};
+use crate::primitives::{keccak256, Address, Bytes, B256, KECCAK_EMPTY, U256};
+use crate::rlp;
+use crate::state::{StateDiff, StateReader};
+use crate::tracing::Tracer;
+use crate::validation::{InvalidTransaction, TxError};
+use frames::{execute, start_call, start_create, FramePool};
+use hashbrown::HashMap;
+use std::sync::Arc;
+
+/// EIP-170 maximum deployed code size.
+pub const MAX_CODE_SIZE: usize = 0x6000;
+/// EIP-7825 transaction gas limit cap (Osaka).
+pub const TX_GAS_LIMIT_CAP: u64 = 1 << 24;
+/// EIP-7594 maximum blobs per transaction (Osaka).
+pub const MAX_BLOBS_PER_TX_OSAKA: usize = 6;
+
+/// Analysed code by code hash: jump-destination analysis runs once per distinct code.
+#[derive(Default)]
+pub struct CodeCache {
+    map: HashMap<B256, Arc<AnalyzedCode>>,
+}
+
+impl CodeCache {
+    /// The analysis of `code` (whose hash is `hash`), computed on first use.
+    pub fn get_or_analyze(&mut self, hash: B256, code: &Bytes) -> Arc<AnalyzedCode> {
+        if let Some(c) = self.map.get(&hash) {
+            return c.clone();
+        }
+        let analyzed = Arc::new(AnalyzedCode::new(code.clone()));
+        if hash != KECCAK_EMPTY || code.is_empty() {
+            self.map.insert(hash, analyzed.clone());
+        }
+        analyzed
+    }
+
+    /// Number of cached analyses.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// The address of a contract created by `sender` with `nonce` (CREATE).
+pub fn create_address(sender: Address, nonce: u64) -> Address {
+    let mut payload = Vec::with_capacity(32);
+    rlp::encode_address(&mut payload, &sender);
+    rlp::encode_u64(&mut payload, nonce);
+    let mut out = Vec::with_capacity(payload.len() + 2);
+    rlp::encode_list_header(&mut out, payload.len());
+    out.extend_from_slice(&payload);
+    Address::from_slice(&keccak256(&out)[12..])
+}
+
+/// The address of a contract created with CREATE2 ([EIP-1014](https://eips.ethereum.org/EIPS/eip-1014)).
+pub fn create2_address(sender: Address, salt: [u8; 32], init_code_hash: B256) -> Address {
+    let mut buf = [0u8; 85];
+    buf[0] = 0xff;
+    buf[1..21].copy_from_slice(sender.as_slice());
+    buf[21..53].copy_from_slice(&salt);
+    buf[53..].copy_from_slice(init_code_hash.as_slice());
+    Address::from_slice(&keccak256(buf)[12..])
+}
+
+/// How the transaction's execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecStatus {
+    /// The top-level call or creation succeeded.
+    Success,
+    /// It reverted (REVERT): state undone, unused gas returned.
+    Revert,
+    /// It halted exceptionally: state undone, all gas used.
+    Halt(HaltReason),
+}
+
+impl ExecStatus {
+    /// Whether execution succeeded (receipt status 1).
+    pub fn is_success(self) -> bool {
+        self == ExecStatus::Success
+    }
+}
+
+/// Everything a valid transaction produced.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    /// How execution ended.
+    pub status: ExecStatus,
+    /// Gas charged to the sender (after refunds and the EIP-7623 floor).
+    pub gas_used: u64,
+    /// Gas refunded from the refund counter.
+    pub gas_refunded: u64,
+    /// Return data, or revert data.
+    pub output: Bytes,
+    /// Logs (empty unless successful).
+    pub logs: Vec<Log>,
+    /// The created contract, for a successful creation.
+    pub created_address: Option<Address>,
+    /// State changes to commit.
+    pub diff: StateDiff,
+}
+
+/// The executor. Holds caches only; see the module docs.
+#[derive(Default)]
+pub struct Evm {
+    code_cache: CodeCache,
+    pool: FramePool,
+}
+
+struct Prepared {
+    effective_gas_price: U256,
+    intrinsic: u64,
+    floor: u64,
+    blob_fee: U256,
+}
+
+impl Evm {
+    /// A new executor with empty caches.
+    pub fn new() -> Self {
+        Evm::default()
+    }
+
+    /// Number of analysed codes cached.
+    pub fn cached_code_count(&self) -> usize {
+        self.code_cache.len()
+    }
+
+    /// Validates and executes `tx` on `db`, returning the changes to commit.
+    pub fn transact(
+        &mut self,
+        db: &dyn StateReader,
+        block: &BlockEnv,
+        cfg: &CfgEnv,
+        tx: &TxEnv,
+    ) -> Result<TxOutcome, TxError> {
+        self.transact_inner(db, block, cfg, tx, None)
+    }
+
+    /// As [`Evm::transact`], reporting every instruction to `tracer`.
+    pub fn transact_traced(
+        &mut self,
+        db: &dyn StateReader,
+        block: &BlockEnv,
+        cfg: &CfgEnv,
+        tx: &TxEnv,
+        tracer: &mut dyn Tracer,
+    ) -> Result<TxOutcome, TxError> {
+        self.transact_inner(db, block, cfg, tx, Some(tracer))
+    }
+
+    fn transact_inner<'a>(
+        &'a mut self,
+        db: &'a dyn StateReader,
+        block: &'a BlockEnv,
+        cfg: &'a CfgEnv,
+        tx: &'a TxEnv,
+        mut tracer: Option<&'a mut dyn Tracer>,
+    ) -> Result<TxOutcome, TxError> {
+        let fork = cfg.fork;
+        let prepared = validate_static(block, cfg, tx)?;
+        let mut journal = Journal::new(db, fork);
+        validate_sender(&mut journal, fork, tx, &prepared)?;
+
+        // Buy gas and bump the nonce.
+        let sender = tx.caller;
+        let gas_cost = U256::from(tx.gas_limit) * prepared.effective_gas_price + prepared.blob_fee;
+        let balance = journal.balance(sender)?;
+        journal.set_balance(sender, balance - gas_cost)?;
+        journal.set_nonce(sender, tx.nonce + 1)?;
+
+        // Warm the sender, the recipient, precompiles, the access list and the coinbase.
+        if fork.is_enabled_in(Fork::Berlin) {
+            journal.prewarm_account(sender)?;
+            if let Some(to) = tx.to {
+                journal.prewarm_account(to)?;
+            }
+            for address in crate::precompiles::addresses(fork) {
+                journal.prewarm_account(address)?;
+            }
+            for item in &tx.access_list {
+                journal.prewarm_account(item.address)?;
+                for key in &item.storage_keys {
+                    journal.prewarm_slot(item.address, U256::from_be_bytes(key.0))?;
+                }
+            }
+            if fork.is_enabled_in(Fork::Shanghai) {
+                journal.prewarm_account(block.coinbase)?;
+            }
+        }
+
+        let (code_cache, pool) = (&mut self.code_cache, &mut self.pool);
+        let mut cx = Ctx {
+            journal,
+            block,
+            cfg,
+            tx,
+            effective_gas_price: prepared.effective_gas_price,
+            fork,
+            request: None,
+            error: None,
+            tracer: tracer.as_deref_mut().map(|t| t as &mut dyn Tracer),
+            code_cache,
+        };
+        let gas = tx.gas_limit - prepared.intrinsic;
+        let mut refund_counter: i64 = 0;
+        let mut created_address = None;
+        let result = match tx.to {
+            None => {
+                let address = create_address(sender, tx.nonce);
+                cx.journal.prewarm_account(address)?;
+                let target = cx.journal.load(address)?;
+                let collision = target.info.nonce != 0 || !target.code().is_empty();
+                if collision || cx.journal.has_storage(address)? {
+                    frames::FrameResult {
+                        status: Status::Halt(HaltReason::CreateCollision),
+                        gas_left: 0,
+                        refund: 0,
+                        output: Bytes::new(),
+                    }
+                } else {
+                    created_address = Some(address);
+                    let req = CreateRequest {
+                        address,
+                        caller: sender,
+                        value: tx.value,
+                        init_code: tx.data.clone(),
+                        gas,
+                    };
+                    let started = start_create(&mut cx, pool, req, 0)?;
+                    execute(&mut cx, pool, started)?
+                }
+            }
+            Some(to) => {
+                if let Some(auths) = &tx.authorization_list {
+                    refund_counter += delegation::apply_authorizations(&mut cx, auths)?;
+                }
+                let account = cx.journal.load(to)?;
+                let mut code_address = to;
+                let mut precompiles_disabled = false;
+                if fork.is_enabled_in(Fork::Prague) {
+                    if let Some(delegate) = delegation_target(account.code()) {
+                        cx.journal.prewarm_account(delegate)?;
+                        code_address = delegate;
+                        precompiles_disabled = true;
+                    }
+                }
+                let req = CallRequest {
+                    kind: CallKind::Call,
+                    target: to,
+                    code_address,
+                    caller: sender,
+                    value: tx.value,
+                    transfer: true,
+                    input: tx.data.clone(),
+                    gas,
+                    is_static: false,
+                    ret_offset: 0,
+                    ret_len: 0,
+                    code: None,
+                    precompiles_disabled,
+                };
+                let started = start_call(&mut cx, pool, req, 0)?;
+                execute(&mut cx, pool, started)?
+            }
+        };
+
+        let status = match result.status {
+            s if s.is_success() => ExecStatus::Success,
+            Status::Revert => ExecStatus::Revert,
+            Status::Halt(reason) => ExecStatus::Halt(reason),
+            _ => ExecStatus::Halt(HaltReason::InvalidOpcode),
+        };
+        if status.is_success() {
+            refund_counter += result.refund;
+        } else {
+            created_address = None;
+        }
+
+        // Refund: capped at a half (a fifth from London, EIP-3529) of the gas used.
+        let used_before_refund = tx.gas_limit - result.gas_left;
+        let quotient = if fork.is_enabled_in(Fork::London) { 5 } else { 2 };
+        let refund = (refund_counter.max(0) as u64).min(used_before_refund / quotient);
+        let gas_used = (used_before_refund - refund).max(prepared.floor);
+
+        let sender_balance = cx.journal.balance(sender)?;
+        let returned = U256::from(tx.gas_limit - gas_used) * prepared.effective_gas_price;
+        cx.journal.set_balance(sender, sender_balance + returned)?;
+
+        let base_fee = if fork.is_enabled_in(Fork::London) { block.base_fee } else { U256::ZERO };
+        let tip = U256::from(gas_used) * (prepared.effective_gas_price - base_fee);
+        let coinbase = block.coinbase;
+        if !tip.is_zero() || !fork.is_enabled_in(Fork::SpuriousDragon) {
+            let b = cx.journal.balance(coinbase)?;
+            cx.journal.set_balance(coinbase, b.saturating_add(tip))?;
+        } else {
+            let account = cx.journal.load(coinbase)?;
+            if account.exists && account.is_empty() {
+                cx.journal.touch(coinbase)?;
+            }
+        }
+
+        if let Some(t) = cx.tracer.as_deref_mut() {
+            let error = match status {
+                ExecStatus::Success => None,
+                ExecStatus::Revert => Some("execution reverted"),
+                ExecStatus::Halt(h) => Some(h.as_str()),
+            };
+            t.end(&result.output, gas_used, error);
+        }
+
+        let finalized = cx.journal.finalize();
+        Ok(TxOutcome {
+            status,
+            gas_used,
+            gas_refunded: refund,
+            output: result.output,
+            logs: if status.is_success() { finalized.logs } else { Vec::new() },
+            created_address,
+            diff: finalized.diff,
+        })
+    }
+}
+
+/// Checks that need no state: type, gas limits, fees, blobs.
+fn validate_static(block: &BlockEnv, cfg: &CfgEnv, tx: &TxEnv) -> Result<Prepared, InvalidTransaction> {
+    let fork = cfg.fork;
+    let since = match tx.tx_type {
+        0 => Fork::Frontier,
+        1 => Fork::Berlin,
+        2 => Fork::London,
+        3 => Fork::Cancun,
+        4 => Fork::Prague,
+        t => return Err(InvalidTransaction::TypeNotSupported(t)),
+    };
+    if !fork.is_enabled_in(since) {
+        return Err(InvalidTransaction::TypeNotSupported(tx.tx_type));
+    }
+    if let Some(id) = tx.chain_id {
+        if id != cfg.chain_id {
+            return Err(InvalidTransaction::ChainIdMismatch);
+        }
+    }
+    let intrinsic = intrinsic_gas(fork, tx);
+    if tx.gas_limit < intrinsic {
+        return Err(InvalidTransaction::IntrinsicGasTooLow { limit: tx.gas_limit, intrinsic });
+    }
+    let floor = calldata_floor_gas(fork, tx).unwrap_or(0);
+    if tx.gas_limit < floor {
+        return Err(InvalidTransaction::FloorGasTooLow { limit: tx.gas_limit, floor });
+    }
+    if fork.is_enabled_in(Fork::Osaka) && tx.gas_limit > TX_GAS_LIMIT_CAP {
+        return Err(InvalidTransaction::GasLimitAboveCap);
+    }
+    if tx.nonce == u64::MAX && fork.is_enabled_in(Fork::Berlin) {
+        return Err(InvalidTransaction::NonceOverflow);
+    }
+    if tx.to.is_none() && fork.is_enabled_in(Fork::Shanghai) && tx.data.len() > 2 * MAX_CODE_SIZE {
+        return Err(InvalidTransaction::InitcodeTooLarge);
+    }
+    if tx.gas_limit > block.gas_limit {
+        return Err(InvalidTransaction::GasLimitAboveBlock);
+    }
+    let base_fee = if fork.is_enabled_in(Fork::London) { block.base_fee } else { U256::ZERO };
+    let effective_gas_price = match tx.max_priority_fee_per_gas {
+        Some(tip) if tx.tx_type >= 2 => {
+            if tip > tx.gas_price {
+                return Err(InvalidTransaction::PriorityFeeAboveMaxFee);
+            }
+            if tx.gas_price < base_fee {
+                return Err(InvalidTransaction::FeeCapBelowBaseFee);
+            }
+            base_fee + tip.min(tx.gas_price - base_fee)
+        }
+        _ => {
+            if tx.gas_price < base_fee {
+                return Err(InvalidTransaction::FeeCapBelowBaseFee);
+            }
+            tx.gas_price
+        }
+    };
+    let mut blob_fee = U256::ZERO;
+    if tx.tx_type == 3 {
+        if tx.to.is_none() {
+            return Err(InvalidTransaction::CreateNotAllowed);
+        }
+        let count = tx.blob_hashes.len();
+        if count == 0 {
+            return Err(InvalidTransaction::NoBlobs);
+        }
+        let per_tx_limit = if fork.is_enabled_in(Fork::Osaka) {
+            MAX_BLOBS_PER_TX_OSAKA as u64
+        } else {
+            cfg.blob_schedule.max
+        };
+        if count as u64 > per_tx_limit.min(cfg.blob_schedule.max) {
+            return Err(InvalidTransaction::TooManyBlobs);
+        }
+        if tx.blob_hashes.iter().any(|h| h[0] != 0x01) {
+            return Err(InvalidTransaction::InvalidBlobVersion);
+        }
+        let price = blob_gas_price(block.excess_blob_gas.unwrap_or(0), cfg.blob_schedule.update_fraction);
+        let max_blob_fee = tx.max_fee_per_blob_gas.unwrap_or_default();
+        if max_blob_fee < price {
+            return Err(InvalidTransaction::BlobFeeCapTooLow);
+        }
+        blob_fee = U256::from(GAS_PER_BLOB * count as u64) * price;
+    }
+    if tx.tx_type == 4 {
+        if tx.to.is_none() {
+            return Err(InvalidTransaction::CreateNotAllowed);
+        }
+        if tx.authorization_list.as_ref().is_none_or(|l| l.is_empty()) {
+            return Err(InvalidTransaction::EmptyAuthorizationList);
+        }
+    }
+    Ok(Prepared { effective_gas_price, intrinsic, floor, blob_fee })
+}
+
+/// Checks against the sender's account: nonce, code (EIP-3607) and balance.
+fn validate_sender(
+    journal: &mut Journal<'_>,
+    fork: Fork,
+    tx: &TxEnv,
+    prepared: &Prepared,
+) -> Result<(), TxError> {
+    let account = journal.load(tx.caller)?;
+    let nonce = account.info.nonce;
+    if nonce > tx.nonce {
+        return Err(InvalidTransaction::NonceTooLow { tx: tx.nonce, state: nonce }.into());
+    }
+    if nonce < tx.nonce {
+        return Err(InvalidTransaction::NonceTooHigh { tx: tx.nonce, state: nonce }.into());
+    }
+    let code = account.code();
+    if !code.is_empty() && !(fork.is_enabled_in(Fork::Prague) && delegation_target(code).is_some()) {
+        return Err(InvalidTransaction::SenderNotEoa.into());
+    }
+    let max_blob_fee = match tx.max_fee_per_blob_gas {
+        Some(fee) if tx.tx_type == 3 => {
+            U256::from(GAS_PER_BLOB * tx.blob_hashes.len() as u64).checked_mul(fee)
+        }
+        _ => Some(U256::ZERO),
+    };
+    let needed = U256::from(tx.gas_limit)
+        .checked_mul(tx.gas_price)
+        .and_then(|g| g.checked_add(tx.value))
+        .and_then(|g| max_blob_fee.and_then(|b| g.checked_add(b)));
+    let balance = account.info.balance;
+    let _ = prepared;
+    match needed {
+        Some(needed) if needed <= balance => Ok(()),
+        needed => {
+            Err(InvalidTransaction::InsufficientFunds { balance, needed: needed.unwrap_or(U256::MAX) }.into())
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! MLOAD, MSTORE, MSTORE8, MSIZE, MCOPY ([EIP-5656](https://eips.ethereum.org/EIPS/eip-5656))
+//! and KECCAK256.
+
+use super::{gas, words};
+use crate::interpreter::{Ctx, Frame};
+use crate::primitives::{keccak256, U256};
+
+pub(crate) fn mload(f: &mut Frame, _: &mut Ctx<'_>) {
+    let offset = f.stack.pop();
+    let Some(at) = f.expand(offset, U256::from(32)) else { return };
+    let v = f.memory.load_word(at);
+    f.stack.push(v);
+}
+
+pub(crate) fn mstore(f: &mut Frame, _: &mut Ctx<'_>) {
+    let offset = f.stack.pop();
+    let value = f.stack.pop();
+    let Some(at) = f.expand(offset, U256::from(32)) else { return };
+    f.memory.store_word(at, value);
+}
+
+pub(crate) fn mstore8(f: &mut Frame, _: &mut Ctx<'_>) {
+    let offset = f.stack.pop();
+    let value = f.stack.pop();
+    let Some(at) = f.expand(offset, U256::from(1)) else { return };
+    f.memory.slice_mut(at, 1)[0] = value.byte(0);
+}
+
+pub(crate) fn msize(f: &mut Frame, _: &mut Ctx<'_>) {
+    f.stack.push(U256::from(f.memory.len()));
+}
+
+pub(crate) fn mcopy(f: &mut Frame, _: &mut Ctx<'_>) {
+    let dst = f.stack.pop();
+    let src = f.stack.pop();
+    let len = f.stack.pop();
+    if len.is_zero() {
+        return;
+    }
+    let n = super::as_usize_saturated(len);
+    gas!(f, 3u64.saturating_mul(words(n)));
+    let Some(end_dst) = f.expand(dst, len) else { return };
+    let Some(end_src) = f.expand(src, len) else { return };
+    f.memory.copy_within(end_src, end_dst, n);
+}
+
+pub(crate) fn keccak(f: &mut Frame, _: &mut Ctx<'_>) {
+    let offset = f.stack.pop();
+    let len = f.stack.pop();
+    let n = super::as_usize_saturated(len);
+    gas!(f, 6u64.saturating_mul(words(n)));
+    let Some(at) = f.expand(offset, len) else { return };
+    let hash = keccak256(f.memory.slice(at, n));
+    f.stack.push(U256::from_be_bytes(hash.0));
+}

@@ -1,0 +1,83 @@
+//! Byte-addressed call-frame memory, grown in 32-byte words, with its quadratic cost.
+
+use crate::primitives::U256;
+
+/// Memory of one call frame.
+#[derive(Debug, Default)]
+pub struct Memory {
+    data: Vec<u8>,
+}
+
+/// Gas for `words` words of memory: 3 per word plus words² / 512.
+#[inline]
+pub fn memory_cost(words: u64) -> u64 {
+    words.saturating_mul(3).saturating_add(words.saturating_mul(words) / 512)
+}
+
+impl Memory {
+    /// Size in bytes (always a multiple of 32).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether no memory is in use.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Clears memory, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.data.clear();
+    }
+
+    /// The bytes of memory.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Grows memory to `new_len` bytes (a multiple of 32) with zeros.
+    #[inline]
+    pub fn grow(&mut self, new_len: usize) {
+        if new_len > self.data.len() {
+            self.data.resize(new_len, 0);
+        }
+    }
+
+    /// `len` bytes at `offset` (the range must be inside memory).
+    #[inline]
+    pub fn slice(&self, offset: usize, len: usize) -> &[u8] {
+        &self.data[offset..offset + len]
+    }
+
+    /// Mutable `len` bytes at `offset` (the range must be inside memory).
+    #[inline]
+    pub fn slice_mut(&mut self, offset: usize, len: usize) -> &mut [u8] {
+        &mut self.data[offset..offset + len]
+    }
+
+    /// The word at `offset`.
+    #[inline]
+    pub fn load_word(&self, offset: usize) -> U256 {
+        U256::from_be_slice(&self.data[offset..offset + 32])
+    }
+
+    /// Stores a word at `offset`.
+    #[inline]
+    pub fn store_word(&mut self, offset: usize, value: U256) {
+        self.data[offset..offset + 32].copy_from_slice(&value.to_be_bytes::<32>());
+    }
+
+    /// Copies `src` into memory at `offset`, zero-filling up to `len` bytes when `src` is
+    /// shorter (the semantics of CALLDATACOPY, CODECOPY and EXTCODECOPY).
+    pub fn set_padded(&mut self, offset: usize, len: usize, src: &[u8]) {
+        let n = src.len().min(len);
+        self.data[offset..offset + n].copy_from_slice(&src[..n]);
+        self.data[offset + n..offset + len].fill(0);
+    }
+
+    /// MCOPY within memory (both ranges inside memory).
+    pub fn copy_within(&mut self, src: usize, dst: usize, len: usize) {
+        self.data.copy_within(src..src + len, dst);
+    }
+}
