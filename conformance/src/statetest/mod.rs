@@ -158,11 +158,16 @@ pub fn run_file(path: &Path, options: &RunOptions, skips: &SkipList) -> FileRepo
 pub fn run_case(evm: &mut Evm, test: &StateTest, case: &Case, trace: bool) -> Outcome {
     let mut state: MemoryState = test.pre.clone();
     let cfg = test.cfg(case.fork);
+    let tx = match (&case.tx, &case.expect_exception) {
+        (Ok(tx), _) => tx,
+        (Err(_), Some(_)) => return check_roots(&state, &[], case),
+        (Err(e), None) => return Outcome::Failed(e.to_string()),
+    };
     let result = if trace {
         let mut tracer = JsonTracer::new(std::io::stderr().lock());
-        evm.transact_traced(&state, &test.block, &cfg, &case.tx, &mut tracer)
+        evm.transact_traced(&state, &test.block, &cfg, tx, &mut tracer)
     } else {
-        evm.transact(&state, &test.block, &cfg, &case.tx)
+        evm.transact(&state, &test.block, &cfg, tx)
     };
     let logs = match (result, &case.expect_exception) {
         (Err(TxError::Invalid(_)), Some(_)) => Vec::new(),
@@ -176,11 +181,16 @@ pub fn run_case(evm: &mut Evm, test: &StateTest, case: &Case, trace: bool) -> Ou
             out.logs
         }
     };
+    check_roots(&state, &logs, case)
+}
+
+/// Compares the post-state root and logs hash with the case's expectations.
+fn check_roots(state: &MemoryState, logs: &[Log], case: &Case) -> Outcome {
     let root = state.state_root();
     if root != case.expected_root {
         return Outcome::Failed(format!("state root {root}, expected {}", case.expected_root));
     }
-    let logs_root = logs_hash(&logs);
+    let logs_root = logs_hash(logs);
     if logs_root != case.expected_logs {
         return Outcome::Failed(format!("logs hash {logs_root}, expected {}", case.expected_logs));
     }
