@@ -332,11 +332,12 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
         let gas_before = f.gas;
         let step_start =
             if TRACE { Some((f.pc, f.stack.as_slice().to_vec(), f.memory.len(), f.refund)) } else { None };
-        if len < table.inputs[op] as usize {
+        let meta = table.meta[op];
+        if len < meta.inputs as usize {
             f.halt(HaltReason::StackUnderflow);
-        } else if len > table.max_len[op] as usize {
+        } else if len > meta.max_len as usize {
             f.halt(HaltReason::StackOverflow);
-        } else if f.charge(table.gas[op] as u64) {
+        } else if f.charge(meta.gas as u64) {
             f.pc += 1;
             (table.exec[op])(f, cx);
         }

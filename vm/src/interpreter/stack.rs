@@ -48,21 +48,37 @@ impl Stack {
     #[inline(always)]
     pub fn pop(&mut self) -> U256 {
         debug_assert!(!self.data.is_empty());
-        self.data.pop().unwrap_or_default()
+        let len = self.data.len();
+        // SAFETY: the dispatch loop checked `len >= inputs` for the running opcode, and
+        // bodies pop no more than their declared inputs, so `len >= 1` here. The slot at
+        // `len - 1` is initialised; shrinking the length first forgets it (U256 is Copy).
+        unsafe {
+            self.data.set_len(len - 1);
+            *self.data.as_ptr().add(len - 1)
+        }
     }
 
     /// Pushes a word. The dispatch loop guarantees room for it.
     #[inline(always)]
     pub fn push(&mut self, value: U256) {
         debug_assert!(self.data.len() < STACK_LIMIT);
-        self.data.push(value);
+        let len = self.data.len();
+        // SAFETY: the buffer was allocated with capacity STACK_LIMIT and never shrinks; the
+        // dispatch loop checked that the opcode's growth keeps `len < STACK_LIMIT`, so slot
+        // `len` is inside the allocation. It is written before the length covers it.
+        unsafe {
+            self.data.as_mut_ptr().add(len).write(value);
+            self.data.set_len(len + 1);
+        }
     }
 
     /// The top item, to be replaced in place by unary and binary operations.
     #[inline(always)]
     pub fn top(&mut self) -> &mut U256 {
+        debug_assert!(!self.data.is_empty());
         let n = self.data.len();
-        &mut self.data[n - 1]
+        // SAFETY: the dispatch loop guarantees at least one item (see `pop`).
+        unsafe { self.data.get_unchecked_mut(n - 1) }
     }
 
     /// The `n`th item from the top (0 = top).
@@ -74,14 +90,22 @@ impl Stack {
     /// DUPn: copies the `n`th item (1-based) to the top.
     #[inline(always)]
     pub fn dup(&mut self, n: usize) {
-        let v = self.data[self.data.len() - n];
-        self.data.push(v);
+        debug_assert!(n >= 1 && self.data.len() >= n);
+        // SAFETY: DUPn declares n inputs, so the loop checked `len >= n`.
+        let v = unsafe { *self.data.get_unchecked(self.data.len() - n) };
+        self.push(v);
     }
 
     /// SWAPn: exchanges the top with the item `n` below it.
     #[inline(always)]
     pub fn swap(&mut self, n: usize) {
         let len = self.data.len();
-        self.data.swap(len - 1, len - 1 - n);
+        debug_assert!(len > n);
+        // SAFETY: SWAPn declares n + 1 inputs, so the loop checked `len >= n + 1`; both
+        // indices are in bounds and distinct.
+        unsafe {
+            let p = self.data.as_mut_ptr();
+            core::ptr::swap(p.add(len - 1), p.add(len - 1 - n));
+        }
     }
 }

@@ -13,9 +13,16 @@ use crate::opcodes::{static_gas, OPCODE_TABLE};
 /// Everything the dispatch loop needs per opcode under one fork.
 pub(crate) struct InstrTable {
     pub(crate) exec: [Instr; 256],
-    pub(crate) gas: [u32; 256],
-    pub(crate) inputs: [u8; 256],
-    pub(crate) max_len: [u16; 256],
+    pub(crate) meta: [OpMeta; 256],
+}
+
+/// Static gas and stack bounds of one opcode, packed into 8 bytes so the dispatch loop
+/// reads them with one load.
+#[derive(Clone, Copy)]
+pub(crate) struct OpMeta {
+    pub(crate) gas: u32,
+    pub(crate) inputs: u16,
+    pub(crate) max_len: u16,
 }
 
 macro_rules! set_n {
@@ -124,18 +131,18 @@ const fn build(fork: Fork) -> InstrTable {
     let gas_all = static_gas(fork);
     let mut table = InstrTable {
         exec: [ct::invalid as Instr; 256],
-        gas: [0; 256],
-        inputs: [0; 256],
-        max_len: [max_len_before(0); 256],
+        meta: [OpMeta { gas: 0, inputs: 0, max_len: max_len_before(0) }; 256],
     };
     let mut i = 0;
     while i < 256 {
         let info = &OPCODE_TABLE[i];
         if info.is_enabled(fork) {
             table.exec[i] = all[i];
-            table.gas[i] = gas_all[i];
-            table.inputs[i] = info.inputs;
-            table.max_len[i] = max_len_before(info.stack_growth());
+            table.meta[i] = OpMeta {
+                gas: gas_all[i],
+                inputs: info.inputs as u16,
+                max_len: max_len_before(info.stack_growth()),
+            };
         }
         i += 1;
     }

@@ -93,6 +93,25 @@ fn mix(v: &mut [u64; 16], a: usize, b: usize, c: usize, d: usize, x: u64, y: u64
     v[b] = (v[b] ^ v[c]).rotate_right(63);
 }
 
+/// One round with the permutation of round `R` (mod 10).
+#[inline(always)]
+fn round<const R: usize>(v: &mut [u64; 16], m: &[u64; 16]) {
+    round_with(v, m, &SIGMA[R]);
+}
+
+/// One round: mix the columns, then the diagonals.
+#[inline(always)]
+fn round_with(v: &mut [u64; 16], m: &[u64; 16], s: &[usize; 16]) {
+    mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+    mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+    mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+    mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+    mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+    mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+    mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+    mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+}
+
 /// The compression function F, updating the state `h` in place.
 fn compress(rounds: u32, h: &mut [u64; 8], m: &[u64; 16], t: [u64; 2], last_block: bool) {
     let mut v = [0u64; 16];
@@ -103,17 +122,25 @@ fn compress(rounds: u32, h: &mut [u64; 8], m: &[u64; 16], t: [u64; 2], last_bloc
     if last_block {
         v[14] = !v[14];
     }
-    for round in 0..rounds as usize {
-        let s = &SIGMA[round % 10];
-        // Columns, then diagonals.
-        mix(&mut v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        mix(&mut v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        mix(&mut v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        mix(&mut v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        mix(&mut v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        mix(&mut v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        mix(&mut v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        mix(&mut v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+    // Ten rounds at a time with the permutation known at compile time (so message indexing
+    // needs no table loads or bounds checks), then the remainder. Rounds are a caller's
+    // input (up to 2^32 - 1, paid for with gas), so this loop is a real hot path.
+    let full_cycles = rounds / 10;
+    for _ in 0..full_cycles {
+        round::<0>(&mut v, m);
+        round::<1>(&mut v, m);
+        round::<2>(&mut v, m);
+        round::<3>(&mut v, m);
+        round::<4>(&mut v, m);
+        round::<5>(&mut v, m);
+        round::<6>(&mut v, m);
+        round::<7>(&mut v, m);
+        round::<8>(&mut v, m);
+        round::<9>(&mut v, m);
+    }
+    for r in 0..(rounds % 10) as usize {
+        let s = &SIGMA[r];
+        round_with(&mut v, m, s);
     }
     for i in 0..8 {
         h[i] ^= v[i] ^ v[i + 8];

@@ -1,0 +1,48 @@
+# MetisVM developer commands. Fixtures default to ../shared/fixtures; override with
+# `make conformance FIXTURES=/path/to/fixtures` (or the METISVM_FIXTURES environment variable).
+
+FIXTURES ?= $(if $(METISVM_FIXTURES),$(METISVM_FIXTURES),../shared/fixtures)
+export METISVM_FIXTURES := $(abspath $(FIXTURES))
+# The `ci` profile is release optimisation without LTO: much faster to build, same code paths.
+PROFILE ?= ci
+BIN := target/$(PROFILE)/metisvm
+
+.PHONY: build test unit conformance statetests replay bench fmt lint clean
+
+build:
+	cargo build --release -p metisvm
+
+# Unit tests, the trie/RLP/transaction vectors and the mainnet replay test, then the
+# state-test suites and block replay through the CLI: all with optimisations on.
+test: unit conformance
+
+unit:
+	cargo test --profile $(PROFILE)
+
+$(BIN): FORCE
+	cargo build --profile $(PROFILE) -p metisvm
+
+conformance: statetests replay
+
+statetests: $(BIN)
+	$(BIN) statetest $(FIXTURES)/ethereum-tests/GeneralStateTests
+	$(BIN) statetest $(FIXTURES)/eest/prague
+	$(BIN) statetest $(FIXTURES)/eest/osaka
+
+replay: $(BIN)
+	$(BIN) replay $(FIXTURES)/mainnet-blocks
+
+bench:
+	cargo bench -p metisvm-bench
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+clean:
+	cargo clean
+
+FORCE:
