@@ -16,12 +16,6 @@ use std::path::Path;
 /// The folder of the trie vectors, relative to the fixture root.
 pub const TRIE_TESTS_DIR: &str = "ethereum-tests/TrieTests";
 
-/// Files not run, each with the reason.
-pub const SKIPPED: &[(&str, &str)] = &[(
-    "trietestnextprev.json",
-    "tests next/prev iteration over a stored trie; the root builder keeps no nodes to iterate",
-)];
-
 /// The outcome of a vector runner: how many cases passed, and why the others failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VectorSummary {
@@ -62,10 +56,6 @@ pub fn run(fixture_root: &Path) -> std::io::Result<VectorSummary> {
     let mut summary = VectorSummary::default();
     for path in json_files(&fixture_root.join(TRIE_TESTS_DIR))? {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if let Some((_, reason)) = SKIPPED.iter().find(|(name, _)| *name == file) {
-            summary.skipped.push(format!("{file}: {reason}"));
-            continue;
-        }
         let secure = file.to_ascii_lowercase().contains("secure");
         let cases = match read_json(&path) {
             Ok(cases) => cases,
@@ -79,7 +69,8 @@ pub fn run(fixture_root: &Path) -> std::io::Result<VectorSummary> {
             continue;
         };
         for (name, case) in cases {
-            summary.record(&file, name, run_case(case, secure).map_err(|e| e.to_string()));
+            let result = if case.get("tests").is_some() { run_next_prev_case(case) } else { run_case(case, secure) };
+            summary.record(&file, name, result.map_err(|e| e.to_string()));
         }
     }
     Ok(summary)
@@ -98,6 +89,38 @@ pub fn run_case(case: &Value, secure: bool) -> Result<(), FieldError> {
     let root = if secure { secure_trie_root(updates) } else { ordered_trie_root(updates) };
     if root != expected {
         return Err(FieldError::new("root", format!("expected {expected}, computed {root}")));
+    }
+    Ok(())
+}
+
+/// Checks a `trietestnextprev` case: for each query key, the keys just before and after it
+/// in trie iteration order (byte-lexicographic order of the keys).
+pub fn run_next_prev_case(case: &Value) -> Result<(), FieldError> {
+    let keys = get(case, "in")?
+        .as_array()
+        .ok_or_else(|| FieldError::new("in", "expected an array of keys"))?
+        .iter()
+        .map(|k| k.as_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| FieldError::new("in", "expected strings")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sorted = keys;
+    sorted.sort();
+    sorted.dedup();
+    let tests = get(case, "tests")?.as_array().ok_or_else(|| FieldError::new("tests", "expected an array"))?;
+    for (i, test) in tests.iter().enumerate() {
+        let field = format!("tests[{i}]");
+        let parts: Vec<&str> = test
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let [query, prev, next] = parts[..] else {
+            return Err(FieldError::new(&field, "expected [key, previous, next]"));
+        };
+        let (p, n) = metisvm_state::trie::neighbours(&sorted, query.as_bytes());
+        let p = p.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+        let n = n.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+        if p != prev || n != next {
+            return Err(FieldError::new(&field, format!("expected ({prev:?}, {next:?}), got ({p:?}, {n:?})")));
+        }
     }
     Ok(())
 }

@@ -40,6 +40,16 @@ pub const EMPTY_ROOT_HASH: B256 = B256::new([
     0x48, 0xe0, 0x1b, 0x99, 0x6c, 0xad, 0xc0, 0x01, 0x62, 0x2f, 0xb5, 0xe3, 0x63, 0xb4, 0x21,
 ]);
 
+/// The keys just before and just after `key` in trie iteration order, which is the
+/// byte-lexicographic order of the keys. `sorted_keys` must be sorted and free of duplicates.
+pub fn neighbours<'a>(sorted_keys: &'a [Vec<u8>], key: &[u8]) -> (Option<&'a [u8]>, Option<&'a [u8]>) {
+    let below = sorted_keys.partition_point(|k| k.as_slice() < key);
+    let above = sorted_keys.partition_point(|k| k.as_slice() <= key);
+    let prev = below.checked_sub(1).map(|i| sorted_keys[i].as_slice());
+    let next = sorted_keys.get(above).map(Vec::as_slice);
+    (prev, next)
+}
+
 /// The root of a trie over raw keys, as used by the trie test vectors and by the transaction,
 /// receipt and withdrawal roots (whose keys are `rlp(index)`).
 ///
