@@ -1,6 +1,8 @@
 //! `metisvm`: run transactions, Ethereum state tests and mainnet block replays from the
 //! command line.
 
+mod replay_cmd;
+mod run_cmd;
 mod statetest_cmd;
 
 use clap::{Parser, Subcommand};
@@ -16,8 +18,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a transaction, or a list of them, against a built-in dev state or the file's `pre`.
+    Run(run_cmd::Args),
     /// Run Ethereum state tests (files or folders, walked recursively).
     Statetest(statetest_cmd::Args),
+    /// Replay mainnet blocks (block folders, or folders of them) and check gas, bloom and receipts.
+    Replay(replay_cmd::Args),
 }
 
 /// Exit code for bad input (unreadable files, malformed JSON, bad fields).
@@ -32,7 +38,9 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Run(args) => run_cmd::run(args),
         Command::Statetest(args) => statetest_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
     };
     match result {
         Ok(code) => code,

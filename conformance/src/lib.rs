@@ -6,6 +6,7 @@
 
 pub mod fixtures;
 pub mod hexjson;
+pub mod replay;
 pub mod rlp_tests;
 pub mod skip;
 pub mod statetest;

@@ -69,7 +69,8 @@ pub fn run(fixture_root: &Path) -> std::io::Result<VectorSummary> {
             continue;
         };
         for (name, case) in cases {
-            let result = if case.get("tests").is_some() { run_next_prev_case(case) } else { run_case(case, secure) };
+            let result =
+                if case.get("tests").is_some() { run_next_prev_case(case) } else { run_case(case, secure) };
             summary.record(&file, name, result.map_err(|e| e.to_string()));
         }
     }
@@ -100,18 +101,19 @@ pub fn run_next_prev_case(case: &Value) -> Result<(), FieldError> {
         .as_array()
         .ok_or_else(|| FieldError::new("in", "expected an array of keys"))?
         .iter()
-        .map(|k| k.as_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| FieldError::new("in", "expected strings")))
+        .map(|k| {
+            k.as_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| FieldError::new("in", "expected strings"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut sorted = keys;
     sorted.sort();
     sorted.dedup();
-    let tests = get(case, "tests")?.as_array().ok_or_else(|| FieldError::new("tests", "expected an array"))?;
+    let tests =
+        get(case, "tests")?.as_array().ok_or_else(|| FieldError::new("tests", "expected an array"))?;
     for (i, test) in tests.iter().enumerate() {
         let field = format!("tests[{i}]");
-        let parts: Vec<&str> = test
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let parts: Vec<&str> =
+            test.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let [query, prev, next] = parts[..] else {
             return Err(FieldError::new(&field, "expected [key, previous, next]"));
         };
@@ -119,7 +121,10 @@ pub fn run_next_prev_case(case: &Value) -> Result<(), FieldError> {
         let p = p.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
         let n = n.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
         if p != prev || n != next {
-            return Err(FieldError::new(&field, format!("expected ({prev:?}, {next:?}), got ({p:?}, {n:?})")));
+            return Err(FieldError::new(
+                &field,
+                format!("expected ({prev:?}, {next:?}), got ({p:?}, {n:?})"),
+            ));
         }
     }
     Ok(())

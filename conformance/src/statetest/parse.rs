@@ -47,7 +47,9 @@ fn field<'a>(obj: &'a Value, name: &str, path: &str) -> Result<&'a Value, FieldE
     get(obj, name).map_err(|_| FieldError::new(&format!("{path}.{name}"), "missing"))
 }
 
-fn parse_pre(pre: &Value) -> Result<MemoryState, FieldError> {
+/// Parses a state test's `pre` object (address to `balance`, `nonce`, `code`, `storage`) into a
+/// state; errors name the field, e.g. `pre.0x...balance`.
+pub fn parse_pre(pre: &Value) -> Result<MemoryState, FieldError> {
     let mut state = MemoryState::new();
     let accounts = pre.as_object().ok_or_else(|| FieldError::new("pre", "expected an object"))?;
     for (addr, acct) in accounts {
@@ -69,7 +71,10 @@ fn parse_pre(pre: &Value) -> Result<MemoryState, FieldError> {
     Ok(state)
 }
 
-fn parse_env(env: &Value) -> Result<BlockEnv, FieldError> {
+/// Parses a state test's `env` object (`currentCoinbase`, `currentNumber`, `currentTimestamp`,
+/// `currentGasLimit` required; `currentBaseFee`, `currentDifficulty`, `currentRandom`,
+/// `currentExcessBlobGas` optional) into a block environment.
+pub fn parse_env(env: &Value) -> Result<BlockEnv, FieldError> {
     let opt_u256 = |name: &str| -> Result<Option<U256>, FieldError> {
         env.get(name).map(|v| parse_u256(v, &format!("env.{name}"))).transpose()
     };
@@ -106,7 +111,8 @@ fn pick<'a>(tx: &'a Value, name: &str, i: usize) -> Result<&'a Value, FieldError
     arr.get(i).ok_or_else(|| FieldError::new(&format!("transaction.{name}[{i}]"), "index out of range"))
 }
 
-fn parse_access_list(v: &Value, path: &str) -> Result<Vec<AccessListItem>, FieldError> {
+/// Parses an EIP-2930 access list (`[{address, storageKeys}]`); `path` names it in errors.
+pub fn parse_access_list(v: &Value, path: &str) -> Result<Vec<AccessListItem>, FieldError> {
     let items = v.as_array().ok_or_else(|| FieldError::new(path, "expected an array"))?;
     items
         .iter()

@@ -7,6 +7,7 @@
 
 mod delegation;
 mod frames;
+mod system_call;
 
 pub use delegation::{delegation_target, recover_authority, DELEGATION_PREFIX};
 

@@ -17,7 +17,8 @@ pub struct TestState {
 impl TestState {
     pub fn with_code(&mut self, address: Address, code: &[u8]) {
         let code = Bytes::copy_from_slice(code);
-        let info = AccountInfo { balance: U256::ZERO, nonce: 1, code_hash: keccak256(&code), code: Some(code) };
+        let info =
+            AccountInfo { balance: U256::ZERO, nonce: 1, code_hash: keccak256(&code), code: Some(code) };
         self.accounts.insert(address, (info, HashMap::new()));
     }
 

@@ -1,0 +1,144 @@
+//! `metisvm replay DIR...`: replays real mainnet blocks (folders holding `block.json`,
+//! `pre_state.json` and optionally `block_hashes.json`) and checks each against its header's
+//! `gasUsed`, `logsBloom` and, from Byzantium on, `receiptsRoot`. One line per block, an
+//! optional JSON report, and the closing line `N passed, N failed, N skipped`.
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use metisvm_conformance::replay::{block_dirs, run_blocks, BlockReport, Outcome};
+use metisvm_conformance::skip::SkipList;
+use metisvm_vm::ExecStatus;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Arguments of `metisvm replay`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Block folders, or folders of numbered block folders (such as `mainnet-blocks/`).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Print a machine-readable JSON report instead of the text summary.
+    #[arg(long)]
+    json: bool,
+    /// Include every transaction's status and gas in the JSON report.
+    #[arg(long, requires = "json")]
+    txs: bool,
+}
+
+fn status_name(status: ExecStatus) -> String {
+    match status {
+        ExecStatus::Success => "success".to_string(),
+        ExecStatus::Revert => "revert".to_string(),
+        ExecStatus::Halt(h) => h.as_str().to_string(),
+    }
+}
+
+fn block_json(r: &BlockReport, with_txs: bool) -> serde_json::Value {
+    let (status, message) = match &r.outcome {
+        Outcome::Passed => ("passed", None),
+        Outcome::Failed(m) => ("failed", Some(m.clone())),
+        Outcome::Skipped(m) => ("skipped", Some(m.clone())),
+    };
+    let mut value = serde_json::json!({
+        "path": r.path.display().to_string(),
+        "number": r.number,
+        "fork": r.fork.name(),
+        "transactions": r.tx_count,
+        "gas_used": r.gas_used,
+        "header_gas_used": r.header_gas_used,
+        "receipts_root_checked": r.receipts_root_checked,
+        "status": status,
+        "message": message,
+        "load_seconds": r.load_seconds,
+        "exec_seconds": r.exec_seconds,
+    });
+    if with_txs {
+        value["txs"] = r
+            .txs
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "hash": t.hash.to_string(),
+                    "type": t.tx_type,
+                    "status": status_name(t.status),
+                    "gas_used": t.gas_used,
+                    "cumulative_gas_used": t.cumulative_gas_used,
+                    "logs": t.logs,
+                })
+            })
+            .collect();
+    }
+    value
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let mut dirs = Vec::new();
+    for dir in &args.dirs {
+        if !dir.is_dir() {
+            bail!("{}: no such folder", dir.display());
+        }
+        dirs.extend(block_dirs(dir)?);
+    }
+    let skips = SkipList::builtin();
+    let bar = if std::io::stderr().is_terminal() && !args.json {
+        let bar = ProgressBar::new(dirs.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} blocks {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let reports = run_blocks(&dirs, &skips, |r| {
+        bar.set_message(r.number.to_string());
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let count = |f: fn(&Outcome) -> bool| reports.iter().filter(|r| f(&r.outcome)).count();
+    let passed = count(|o| matches!(o, Outcome::Passed));
+    let failed = count(|o| matches!(o, Outcome::Failed(_)));
+    let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
+    let txs: usize = reports.iter().map(|r| r.tx_count).sum();
+    let gas: u64 = reports.iter().map(|r| r.gas_used).sum();
+    let exec: f64 = reports.iter().map(|r| r.exec_seconds).sum();
+
+    if args.json {
+        let report = serde_json::json!({
+            "passed": passed,
+            "failed": failed,
+            "skipped": skipped,
+            "transactions": txs,
+            "gas_used": gas,
+            "seconds": elapsed,
+            "exec_seconds": exec,
+            "blocks": reports.iter().map(|r| block_json(r, args.txs)).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for r in &reports {
+            let (tag, message) = match &r.outcome {
+                Outcome::Passed => ("PASS", String::new()),
+                Outcome::Failed(m) => ("FAIL", format!(": {m}")),
+                Outcome::Skipped(m) => ("SKIP", format!(": {m}")),
+            };
+            println!(
+                "{tag} {} {} {} txs {} gas {:.3}s{message}",
+                r.number, r.fork, r.tx_count, r.gas_used, r.exec_seconds
+            );
+        }
+        let mgas_per_s = if exec > 0.0 { gas as f64 / 1e6 / exec } else { 0.0 };
+        println!(
+            "{} blocks, {txs} txs, {:.1} Mgas in {elapsed:.2}s ({exec:.2}s executing, {mgas_per_s:.0} Mgas/s per core)",
+            reports.len(),
+            gas as f64 / 1e6
+        );
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
