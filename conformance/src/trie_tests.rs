@@ -130,8 +130,11 @@ pub fn run_next_prev_case(case: &Value) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A raw key and value of a trie update.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// The updates of a case in order, a deletion being an empty value.
-fn updates(input: &Value, hex: bool) -> Result<Vec<(Vec<u8>, Vec<u8>)>, FieldError> {
+fn updates(input: &Value, hex: bool) -> Result<Vec<KeyValue>, FieldError> {
     match input {
         Value::Array(pairs) => pairs
             .iter()

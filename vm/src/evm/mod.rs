@@ -175,7 +175,7 @@ impl Evm {
         block: &'a BlockEnv,
         cfg: &'a CfgEnv,
         tx: &'a TxEnv,
-        mut tracer: Option<&'a mut dyn Tracer>,
+        tracer: Option<&'a mut dyn Tracer>,
     ) -> Result<TxOutcome, TxError> {
         let fork = cfg.fork;
         let prepared = validate_static(block, cfg, tx)?;
@@ -219,7 +219,7 @@ impl Evm {
             fork,
             request: None,
             error: None,
-            tracer: tracer.as_deref_mut().map(|t| t as &mut dyn Tracer),
+            tracer,
             code_cache,
         };
         let gas = tx.gas_limit - prepared.intrinsic;
@@ -453,7 +453,8 @@ fn validate_sender(
         return Err(InvalidTransaction::NonceTooHigh { tx: tx.nonce, state: nonce }.into());
     }
     let code = account.code();
-    if !code.is_empty() && !(fork.is_enabled_in(Fork::Prague) && delegation_target(code).is_some()) {
+    let is_delegation = fork.is_enabled_in(Fork::Prague) && delegation_target(code).is_some();
+    if !code.is_empty() && !is_delegation {
         return Err(InvalidTransaction::SenderNotEoa.into());
     }
     let max_blob_fee = match tx.max_fee_per_blob_gas {

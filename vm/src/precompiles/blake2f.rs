@@ -138,8 +138,7 @@ fn compress(rounds: u32, h: &mut [u64; 8], m: &[u64; 16], t: [u64; 2], last_bloc
         round::<8>(&mut v, m);
         round::<9>(&mut v, m);
     }
-    for r in 0..(rounds % 10) as usize {
-        let s = &SIGMA[r];
+    for s in SIGMA.iter().take((rounds % 10) as usize) {
         round_with(&mut v, m, s);
     }
     for i in 0..8 {
