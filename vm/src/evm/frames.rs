@@ -30,6 +30,11 @@ pub(crate) struct FrameResult {
 }
 
 impl FrameResult {
+    /// A message with no code to run: it succeeds at once, using no gas.
+    fn stopped(gas: u64) -> Self {
+        FrameResult { status: Status::Stop, gas_left: gas, refund: 0, output: Bytes::new() }
+    }
+
     fn failed(status: Status, gas_left: u64, output: Bytes) -> Self {
         FrameResult { status, gas_left, refund: 0, output }
     }
@@ -66,7 +71,6 @@ impl FramePool {
 #[allow(clippy::too_many_arguments)]
 fn new_frame(
     pool: &mut FramePool,
-    cx: &Ctx<'_>,
     code: Arc<AnalyzedCode>,
     input: Bytes,
     address: Address,
@@ -80,7 +84,6 @@ fn new_frame(
     checkpoint: crate::journal::Checkpoint,
 ) -> Box<Frame> {
     let (stack, memory) = pool.take();
-    let _ = cx;
     Box::new(Frame {
         pc: 0,
         gas,
@@ -146,16 +149,10 @@ pub(crate) fn start_call(
         }
     };
     if code.is_empty() {
-        return Ok(Started::Done(FrameResult {
-            status: Status::Stop,
-            gas_left: req.gas,
-            refund: 0,
-            output: Bytes::new(),
-        }));
+        return Ok(Started::Done(FrameResult::stopped(req.gas)));
     }
     Ok(Started::Frame(new_frame(
         pool,
-        cx,
         code,
         req.input,
         req.target,
@@ -189,16 +186,10 @@ pub(crate) fn start_create(
     }
     let code = Arc::new(AnalyzedCode::new(req.init_code));
     if code.is_empty() {
-        return Ok(Started::Done(FrameResult {
-            status: Status::Stop,
-            gas_left: req.gas,
-            refund: 0,
-            output: Bytes::new(),
-        }));
+        return Ok(Started::Done(FrameResult::stopped(req.gas)));
     }
     Ok(Started::Frame(new_frame(
         pool,
-        cx,
         code,
         Bytes::new(),
         req.address,

@@ -180,7 +180,7 @@ impl Evm {
         let fork = cfg.fork;
         let prepared = validate_static(block, cfg, tx)?;
         let mut journal = Journal::new(db, fork);
-        validate_sender(&mut journal, fork, tx, &prepared)?;
+        validate_sender(&mut journal, fork, tx)?;
 
         // Buy gas and bump the nonce.
         let sender = tx.caller;
@@ -438,12 +438,7 @@ fn validate_static(block: &BlockEnv, cfg: &CfgEnv, tx: &TxEnv) -> Result<Prepare
 }
 
 /// Checks against the sender's account: nonce, code (EIP-3607) and balance.
-fn validate_sender(
-    journal: &mut Journal<'_>,
-    fork: Fork,
-    tx: &TxEnv,
-    prepared: &Prepared,
-) -> Result<(), TxError> {
+fn validate_sender(journal: &mut Journal<'_>, fork: Fork, tx: &TxEnv) -> Result<(), TxError> {
     let account = journal.load(tx.caller)?;
     let nonce = account.info.nonce;
     if nonce > tx.nonce {
@@ -468,7 +463,6 @@ fn validate_sender(
         .and_then(|g| g.checked_add(tx.value))
         .and_then(|g| max_blob_fee.and_then(|b| g.checked_add(b)));
     let balance = account.info.balance;
-    let _ = prepared;
     match needed {
         Some(needed) if needed <= balance => Ok(()),
         needed => {
