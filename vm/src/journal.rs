@@ -188,30 +188,36 @@ impl<'db> Journal<'db> {
     }
 
     /// Loads `address` into the cache (without warming it) and returns it.
+    #[inline]
     pub(crate) fn load(&mut self, address: Address) -> Result<&mut CachedAccount, StateError> {
-        if !self.accounts.contains_key(&address) {
-            let loaded = self.db.account(address)?;
-            let exists = loaded.is_some();
-            let mut info = loaded.unwrap_or_default();
-            if info.code.is_none() {
-                info.code = Some(if info.code_hash == KECCAK_EMPTY {
-                    Bytes::new()
-                } else {
-                    self.db.code_by_hash(info.code_hash)?
-                });
-            }
-            let account = CachedAccount {
-                info,
-                storage: HashMap::new(),
-                exists,
-                is_warm: false,
-                created: false,
-                selfdestructed: false,
-                touched: false,
-            };
-            self.accounts.insert(address, account);
+        let db = self.db;
+        match self.accounts.entry(address) {
+            hashbrown::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            hashbrown::hash_map::Entry::Vacant(v) => Ok(v.insert(Self::read_account(db, address)?)),
         }
-        Ok(self.accounts.get_mut(&address).expect("inserted above"))
+    }
+
+    #[cold]
+    fn read_account(db: &dyn StateReader, address: Address) -> Result<CachedAccount, StateError> {
+        let loaded = db.account(address)?;
+        let exists = loaded.is_some();
+        let mut info = loaded.unwrap_or_default();
+        if info.code.is_none() {
+            info.code = Some(if info.code_hash == KECCAK_EMPTY {
+                Bytes::new()
+            } else {
+                db.code_by_hash(info.code_hash)?
+            });
+        }
+        Ok(CachedAccount {
+            info,
+            storage: HashMap::new(),
+            exists,
+            is_warm: false,
+            created: false,
+            selfdestructed: false,
+            touched: false,
+        })
     }
 
     /// Loads and warms `address`; returns whether it was cold.
@@ -253,20 +259,25 @@ impl<'db> Journal<'db> {
         self.accounts.get(address).expect("account loaded before use")
     }
 
-    fn load_slot(&mut self, address: Address, slot: U256) -> Result<&mut Slot, StateError> {
+    /// The slot (loaded on first use) and whether its account was created by this transaction.
+    #[inline]
+    fn load_slot(&mut self, address: Address, slot: U256) -> Result<(&mut Slot, bool), StateError> {
         let db = self.db;
         let account = self.load(address)?;
-        if !account.storage.contains_key(&slot) {
-            let value =
-                if account.created || !account.exists { U256::ZERO } else { db.storage(address, slot)? };
-            account.storage.insert(slot, Slot { original: value, present: value, is_warm: false });
-        }
-        Ok(account.storage.get_mut(&slot).expect("inserted above"))
+        let (created, exists) = (account.created, account.exists);
+        let slot = match account.storage.entry(slot) {
+            hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(v) => {
+                let value = if created || !exists { U256::ZERO } else { db.storage(address, slot)? };
+                v.insert(Slot { original: value, present: value, is_warm: false })
+            }
+        };
+        Ok((slot, created))
     }
 
     /// SLOAD: the slot's value and whether it was cold (it is warm afterwards).
     pub fn sload(&mut self, address: Address, slot: U256) -> Result<(U256, bool), StateError> {
-        let s = self.load_slot(address, slot)?;
+        let (s, _) = self.load_slot(address, slot)?;
         let cold = !s.is_warm;
         s.is_warm = true;
         let value = s.present;
@@ -283,8 +294,7 @@ impl<'db> Journal<'db> {
         slot: U256,
         value: U256,
     ) -> Result<(U256, U256, bool), StateError> {
-        let created = self.load(address)?.created;
-        let s = self.load_slot(address, slot)?;
+        let (s, created) = self.load_slot(address, slot)?;
         let cold = !s.is_warm;
         s.is_warm = true;
         let current = s.present;

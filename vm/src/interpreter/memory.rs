@@ -36,6 +36,65 @@ impl Memory {
         &self.data
     }
 
+    /// Makes `len` bytes at `offset` addressable, charging the expansion to `gas`. Returns
+    /// the offset, or `None` when `gas` cannot pay (or the range is beyond any gas). A zero
+    /// `len` touches nothing.
+    #[inline(always)]
+    pub fn expand(&mut self, gas: &mut u64, offset: U256, len: U256) -> Option<usize> {
+        if len.is_zero() {
+            return Some(0);
+        }
+        let (o, l) = (offset.as_limbs(), len.as_limbs());
+        // Both fit 32 bits, so their sum cannot overflow; anything larger costs more gas
+        // than exists.
+        if (o[1] | o[2] | o[3] | l[1] | l[2] | l[3]) != 0 || (o[0] | l[0]) > u32::MAX as u64 {
+            return None;
+        }
+        let end = o[0] + l[0];
+        if end <= self.data.len() as u64 || self.grow_charged(gas, end) {
+            Some(o[0] as usize)
+        } else {
+            None
+        }
+    }
+
+    /// [`Memory::expand`] for a fixed small length (MLOAD, MSTORE, MSTORE8), which lets the
+    /// compiler fold the length checks away.
+    #[inline(always)]
+    pub fn expand_fixed(&mut self, gas: &mut u64, offset: U256, len: u64) -> Option<usize> {
+        let o = offset.as_limbs();
+        if (o[1] | o[2] | o[3]) != 0 || o[0] > u32::MAX as u64 {
+            return None;
+        }
+        let end = o[0] + len;
+        if end <= self.data.len() as u64 || self.grow_charged(gas, end) {
+            Some(o[0] as usize)
+        } else {
+            None
+        }
+    }
+
+    /// Grows memory to cover `end` bytes (rounded up to words), charging the cost difference
+    /// to `gas`; false when it cannot pay.
+    #[inline(never)]
+    pub fn grow_charged(&mut self, gas: &mut u64, end: u64) -> bool {
+        let current = self.data.len() as u64;
+        if end <= current {
+            return true;
+        }
+        if end > u32::MAX as u64 {
+            return false;
+        }
+        let new_words = end.div_ceil(32);
+        let cost = memory_cost(new_words) - memory_cost(current / 32);
+        if *gas < cost {
+            return false;
+        }
+        *gas -= cost;
+        self.grow((new_words * 32) as usize);
+        true
+    }
+
     /// Grows memory to `new_len` bytes (a multiple of 32) with zeros.
     #[inline]
     pub fn grow(&mut self, new_len: usize) {
@@ -57,13 +116,13 @@ impl Memory {
     }
 
     /// The word at `offset`.
-    #[inline]
+    #[inline(always)]
     pub fn load_word(&self, offset: usize) -> U256 {
         U256::from_be_slice(&self.data[offset..offset + 32])
     }
 
     /// Stores a word at `offset`.
-    #[inline]
+    #[inline(always)]
     pub fn store_word(&mut self, offset: usize, value: U256) {
         self.data[offset..offset + 32].copy_from_slice(&value.to_be_bytes::<32>());
     }

@@ -19,7 +19,7 @@ use crate::primitives::{Address, Bytes, U256};
 use crate::state::StateError;
 use crate::tracing::{Step, Tracer};
 use analysis::AnalyzedCode;
-use memory::{memory_cost, Memory};
+use memory::Memory;
 use stack::{Stack, STACK_LIMIT};
 use std::sync::Arc;
 
@@ -270,35 +270,29 @@ impl Frame {
 
     /// Expands memory to cover `len` bytes at `offset`, charging for it. Returns the offset
     /// as `usize`, or `None` after halting out of gas. A zero `len` touches nothing.
-    #[inline]
+    #[inline(always)]
     pub fn expand(&mut self, offset: U256, len: U256) -> Option<usize> {
-        if len.is_zero() {
-            return Some(0);
+        let at = self.memory.expand(&mut self.gas, offset, len);
+        if at.is_none() {
+            self.out_of_gas();
         }
-        let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
-            self.charge(u64::MAX);
-            return None;
-        };
-        self.expand_to(offset.checked_add(len)).then_some(offset as usize)
+        at
     }
 
     /// Expands memory to `end` bytes (rounded up to words), charging the cost difference.
-    #[inline]
+    /// `None` stands for a size beyond any gas.
     pub fn expand_to(&mut self, end: Option<u64>) -> bool {
-        let Some(end) = end.filter(|e| *e <= u32::MAX as u64) else {
-            return self.charge(u64::MAX);
-        };
-        let current = self.memory.len() as u64;
-        if end <= current {
-            return true;
+        let ok = end.is_some_and(|end| self.memory.grow_charged(&mut self.gas, end));
+        if !ok {
+            self.out_of_gas();
         }
-        let new_words = end.div_ceil(32);
-        let cost = memory_cost(new_words) - memory_cost(current / 32);
-        if !self.charge(cost) {
-            return false;
-        }
-        self.memory.grow((new_words * 32) as usize);
-        true
+        ok
+    }
+
+    #[cold]
+    fn out_of_gas(&mut self) {
+        self.gas = 0;
+        self.status = Status::Halt(HaltReason::OutOfGas);
     }
 
     /// The output bytes of a finished frame.
@@ -321,38 +315,131 @@ pub fn run(frame: &mut Frame, cx: &mut Ctx<'_>) {
     }
 }
 
+/// What one step of the dispatch loop ended with.
+enum StepEnd {
+    /// Go on with the next instruction.
+    Next,
+    /// An inline instruction halted exceptionally.
+    Halt(HaltReason),
+    /// A table instruction changed the frame's status (stop, return, revert, suspend, halt).
+    StatusChanged,
+}
+
+/// The dispatch loop. The hottest opcodes (arithmetic, comparisons, stack, jumps, MLOAD and
+/// MSTORE) run inline with `pc` and `gas` held in locals, so they stay in registers; every
+/// other opcode goes through the fork's table with the frame synced before and after. An
+/// opcode the fork lacks has `inputs == UNDEFINED` in the table, so the stack check rejects
+/// it before any inline arm could run it.
 #[inline(always)]
 fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
+    use instructions::{arithmetic as ar, bitwise as bw, control as ct, memory as me, stack as st};
     let table = table::for_fork(cx.fork);
     let code = f.code.clone();
     let bytes = code.padded();
-    while f.status == Status::Running {
-        let op = bytes[f.pc] as usize;
-        let len = f.stack.len();
-        let gas_before = f.gas;
-        let step_start =
-            if TRACE { Some((f.pc, f.stack.as_slice().to_vec(), f.memory.len(), f.refund)) } else { None };
-        let meta = table.meta[op];
-        if len < meta.inputs as usize {
-            f.halt(HaltReason::StackUnderflow);
-        } else if len > meta.max_len as usize {
-            f.halt(HaltReason::StackOverflow);
-        } else if f.charge(meta.gas as u64) {
-            f.pc += 1;
-            (table.exec[op])(f, cx);
-        }
-        if let Some((pc, stack, mem, refund)) = step_start {
-            let error = match f.status {
-                Status::Halt(reason) => Some(reason),
-                _ => None,
+    let mut pc = f.pc;
+    let mut gas = f.gas;
+    loop {
+        let op = bytes[pc];
+        let meta = table.meta[op as usize];
+        let trace_start =
+            if TRACE { Some((pc, f.stack.as_slice().to_vec(), f.memory.len(), f.refund, gas)) } else { None };
+        let end = 'step: {
+            let len = f.stack.len();
+            if len < meta.inputs as usize {
+                let reason = if meta.inputs == table::UNDEFINED {
+                    HaltReason::InvalidOpcode
+                } else {
+                    HaltReason::StackUnderflow
+                };
+                break 'step StepEnd::Halt(reason);
+            }
+            if len > meta.max_len as usize {
+                break 'step StepEnd::Halt(HaltReason::StackOverflow);
+            }
+            if gas < meta.gas as u64 {
+                break 'step StepEnd::Halt(HaltReason::OutOfGas);
+            }
+            gas -= meta.gas as u64;
+            pc += 1;
+            let s = &mut f.stack;
+            match op {
+                0x01 => ar::add(s),
+                0x02 => ar::mul(s),
+                0x03 => ar::sub(s),
+                0x04 => ar::div(s),
+                0x05 => ar::sdiv(s),
+                0x06 => ar::rem(s),
+                0x07 => ar::smod(s),
+                0x08 => ar::addmod(s),
+                0x09 => ar::mulmod(s),
+                0x0b => ar::signextend(s),
+                0x10 => bw::lt(s),
+                0x11 => bw::gt(s),
+                0x12 => bw::slt(s),
+                0x13 => bw::sgt(s),
+                0x14 => bw::eq(s),
+                0x15 => bw::iszero(s),
+                0x16 => bw::and(s),
+                0x17 => bw::or(s),
+                0x18 => bw::xor(s),
+                0x19 => bw::not(s),
+                0x1a => bw::byte(s),
+                0x1b => bw::shl(s),
+                0x1c => bw::shr(s),
+                0x1d => bw::sar(s),
+                0x1e => bw::clz(s),
+                0x50 => st::pop(s),
+                0x51..=0x53 => {
+                    let ok = match op {
+                        0x51 => me::mload(s, &mut f.memory, &mut gas),
+                        0x52 => me::mstore(s, &mut f.memory, &mut gas),
+                        _ => me::mstore8(s, &mut f.memory, &mut gas),
+                    };
+                    if !ok {
+                        break 'step StepEnd::Halt(HaltReason::OutOfGas);
+                    }
+                }
+                0x56 => match ct::jump(s, &code) {
+                    Some(dest) => pc = dest,
+                    None => break 'step StepEnd::Halt(HaltReason::InvalidJump),
+                },
+                0x57 => match ct::jumpi(s, &code, pc) {
+                    Some(dest) => pc = dest,
+                    None => break 'step StepEnd::Halt(HaltReason::InvalidJump),
+                },
+                0x58 => s.push(U256::from(pc - 1)),
+                0x5a => s.push(U256::from(gas)),
+                0x5b => {}
+                0x5f => st::push0(s),
+                0x60..=0x7f => pc = st::push(s, bytes, pc, (op - 0x5f) as usize),
+                0x80..=0x8f => st::dup(s, (op - 0x7f) as usize),
+                0x90..=0x9f => st::swap(s, (op - 0x8f) as usize),
+                _ => {
+                    f.pc = pc;
+                    f.gas = gas;
+                    (table.exec[op as usize])(f, cx);
+                    pc = f.pc;
+                    gas = f.gas;
+                    if f.status != Status::Running {
+                        break 'step StepEnd::StatusChanged;
+                    }
+                }
+            }
+            StepEnd::Next
+        };
+        if let Some((trace_pc, stack, memory_size, refund, gas_before)) = trace_start {
+            let (error, gas_after) = match (&end, f.status) {
+                (StepEnd::Halt(reason), _) => (Some(*reason), 0),
+                (_, Status::Halt(reason)) => (Some(reason), 0),
+                _ => (None, gas),
             };
             if let Some(tracer) = cx.tracer.as_deref_mut() {
                 tracer.step(&Step {
-                    pc,
-                    op: op as u8,
+                    pc: trace_pc,
+                    op,
                     gas: gas_before,
-                    gas_cost: gas_before.saturating_sub(f.gas),
-                    memory_size: mem,
+                    gas_cost: gas_before.saturating_sub(gas_after),
+                    memory_size,
                     stack: &stack,
                     depth: f.depth + 1,
                     refund,
@@ -360,9 +447,21 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
                 });
             }
         }
-    }
-    if let Status::Halt(_) = f.status {
-        f.gas = 0;
+        match end {
+            StepEnd::Next => continue,
+            StepEnd::Halt(reason) => {
+                f.pc = pc;
+                f.gas = 0;
+                f.status = Status::Halt(reason);
+                return;
+            }
+            StepEnd::StatusChanged => {
+                if let Status::Halt(_) = f.status {
+                    f.gas = 0;
+                }
+                return;
+            }
+        }
     }
 }
 

@@ -3,8 +3,7 @@
 //! [`crate::opcodes::static_gas`]. Built at compile time, one per fork.
 
 use super::instructions::{
-    arithmetic as ar, bitwise as bw, control as ct, environment as en, host as ho, memory as me, stack as st,
-    system as sy, Instr,
+    arithmetic as ar, control as ct, environment as en, host as ho, memory as me, system as sy, Instr,
 };
 use super::max_len_before;
 use crate::fork::Fork;
@@ -25,41 +24,17 @@ pub(crate) struct OpMeta {
     pub(crate) max_len: u16,
 }
 
-macro_rules! set_n {
-    ($t:ident, $base:expr, $m:ident :: $f:ident, [$($n:literal),*]) => {
-        $( $t[$base + $n - 1] = $m::$f::<$n>; )*
-    };
-}
+/// Marks an opcode the fork does not define: no stack is this deep, so the dispatch loop's
+/// underflow check catches it and reports an invalid opcode.
+pub(crate) const UNDEFINED: u16 = u16::MAX;
 
+/// Bodies of the opcodes dispatched through the table. Arithmetic, comparisons, stack
+/// operations, jumps, MLOAD/MSTORE/MSTORE8, PC, GAS and JUMPDEST run inline in the dispatch
+/// loop instead and keep the `invalid` placeholder here.
 const fn bodies() -> [Instr; 256] {
     let mut t: [Instr; 256] = [ct::invalid as Instr; 256];
     t[0x00] = ct::stop;
-    t[0x01] = ar::add;
-    t[0x02] = ar::mul;
-    t[0x03] = ar::sub;
-    t[0x04] = ar::div;
-    t[0x05] = ar::sdiv;
-    t[0x06] = ar::rem;
-    t[0x07] = ar::smod;
-    t[0x08] = ar::addmod;
-    t[0x09] = ar::mulmod;
     t[0x0a] = ar::exp;
-    t[0x0b] = ar::signextend;
-    t[0x10] = bw::lt;
-    t[0x11] = bw::gt;
-    t[0x12] = bw::slt;
-    t[0x13] = bw::sgt;
-    t[0x14] = bw::eq;
-    t[0x15] = bw::iszero;
-    t[0x16] = bw::and;
-    t[0x17] = bw::or;
-    t[0x18] = bw::xor;
-    t[0x19] = bw::not;
-    t[0x1a] = bw::byte;
-    t[0x1b] = bw::shl;
-    t[0x1c] = bw::shr;
-    t[0x1d] = bw::sar;
-    t[0x1e] = bw::clz;
     t[0x20] = me::keccak;
     t[0x30] = en::address;
     t[0x31] = en::balance;
@@ -88,26 +63,12 @@ const fn bodies() -> [Instr; 256] {
     t[0x48] = en::basefee;
     t[0x49] = en::blobhash;
     t[0x4a] = en::blobbasefee;
-    t[0x50] = st::pop;
-    t[0x51] = me::mload;
-    t[0x52] = me::mstore;
-    t[0x53] = me::mstore8;
     t[0x54] = ho::sload;
     t[0x55] = ho::sstore;
-    t[0x56] = ct::jump;
-    t[0x57] = ct::jumpi;
-    t[0x58] = ct::pc;
     t[0x59] = me::msize;
-    t[0x5a] = ct::gas;
-    t[0x5b] = ct::jumpdest;
     t[0x5c] = ho::tload;
     t[0x5d] = ho::tstore;
     t[0x5e] = me::mcopy;
-    t[0x5f] = st::push0;
-    set_n!(t, 0x60, st::push, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
-    set_n!(t, 0x60, st::push, [17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32]);
-    set_n!(t, 0x80, st::dup, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
-    set_n!(t, 0x90, st::swap, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
     t[0xa0] = ho::log::<0>;
     t[0xa1] = ho::log::<1>;
     t[0xa2] = ho::log::<2>;
@@ -131,7 +92,7 @@ const fn build(fork: Fork) -> InstrTable {
     let gas_all = static_gas(fork);
     let mut table = InstrTable {
         exec: [ct::invalid as Instr; 256],
-        meta: [OpMeta { gas: 0, inputs: 0, max_len: max_len_before(0) }; 256],
+        meta: [OpMeta { gas: 0, inputs: UNDEFINED, max_len: max_len_before(0) }; 256],
     };
     let mut i = 0;
     while i < 256 {

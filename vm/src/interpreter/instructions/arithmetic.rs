@@ -2,36 +2,42 @@
 
 use super::gas;
 use crate::fork::Fork;
+use crate::interpreter::stack::Stack;
 use crate::interpreter::{Ctx, Frame};
 use crate::primitives::U256;
 
-pub(crate) fn add(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn add(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = a.wrapping_add(*b);
 }
 
-pub(crate) fn mul(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn mul(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = a.wrapping_mul(*b);
 }
 
-pub(crate) fn sub(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn sub(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = a.wrapping_sub(*b);
 }
 
-pub(crate) fn div(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn div(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = if b.is_zero() { U256::ZERO } else { a / *b };
 }
 
-pub(crate) fn rem(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn rem(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = if b.is_zero() { U256::ZERO } else { a % *b };
 }
 
@@ -50,9 +56,10 @@ fn abs(v: U256) -> U256 {
     }
 }
 
-pub(crate) fn sdiv(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn sdiv(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = if b.is_zero() {
         U256::ZERO
     } else {
@@ -65,9 +72,10 @@ pub(crate) fn sdiv(f: &mut Frame, _: &mut Ctx<'_>) {
     };
 }
 
-pub(crate) fn smod(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn smod(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = if b.is_zero() {
         U256::ZERO
     } else {
@@ -80,17 +88,19 @@ pub(crate) fn smod(f: &mut Frame, _: &mut Ctx<'_>) {
     };
 }
 
-pub(crate) fn addmod(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.pop();
-    let n = f.stack.top();
+#[inline(always)]
+pub(crate) fn addmod(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.pop();
+    let n = s.top();
     *n = if n.is_zero() { U256::ZERO } else { a.add_mod(b, *n) };
 }
 
-pub(crate) fn mulmod(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.pop();
-    let n = f.stack.top();
+#[inline(always)]
+pub(crate) fn mulmod(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.pop();
+    let n = s.top();
     *n = if n.is_zero() { U256::ZERO } else { a.mul_mod(b, *n) };
 }
 
@@ -104,9 +114,10 @@ pub(crate) fn exp(f: &mut Frame, cx: &mut Ctx<'_>) {
     *f.stack.top() = base.wrapping_pow(exponent);
 }
 
-pub(crate) fn signextend(f: &mut Frame, _: &mut Ctx<'_>) {
-    let k = f.stack.pop();
-    let x = f.stack.top();
+#[inline(always)]
+pub(crate) fn signextend(s: &mut Stack) {
+    let k = s.pop();
+    let x = s.top();
     if k < U256::from(31) {
         let bit = k.to::<usize>() * 8 + 7;
         let mask = (U256::from(1) << bit).wrapping_sub(U256::from(1));

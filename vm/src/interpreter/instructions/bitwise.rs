@@ -2,7 +2,7 @@
 //! ([EIP-7939](https://eips.ethereum.org/EIPS/eip-7939)).
 
 use super::arithmetic::is_neg;
-use crate::interpreter::{Ctx, Frame};
+use crate::interpreter::stack::Stack;
 use crate::primitives::U256;
 
 #[inline(always)]
@@ -10,15 +10,17 @@ fn bool_word(b: bool) -> U256 {
     U256::from(b as u8)
 }
 
-pub(crate) fn lt(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn lt(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = bool_word(a < *b);
 }
 
-pub(crate) fn gt(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn gt(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = bool_word(a > *b);
 }
 
@@ -30,73 +32,85 @@ fn signed_lt(a: U256, b: U256) -> bool {
     }
 }
 
-pub(crate) fn slt(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn slt(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = bool_word(signed_lt(a, *b));
 }
 
-pub(crate) fn sgt(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn sgt(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = bool_word(signed_lt(*b, a));
 }
 
-pub(crate) fn eq(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn eq(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b = bool_word(a == *b);
 }
 
-pub(crate) fn iszero(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.top();
+#[inline(always)]
+pub(crate) fn iszero(s: &mut Stack) {
+    let a = s.top();
     *a = bool_word(a.is_zero());
 }
 
-pub(crate) fn and(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn and(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b &= a;
 }
 
-pub(crate) fn or(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn or(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b |= a;
 }
 
-pub(crate) fn xor(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.pop();
-    let b = f.stack.top();
+#[inline(always)]
+pub(crate) fn xor(s: &mut Stack) {
+    let a = s.pop();
+    let b = s.top();
     *b ^= a;
 }
 
-pub(crate) fn not(f: &mut Frame, _: &mut Ctx<'_>) {
-    let a = f.stack.top();
+#[inline(always)]
+pub(crate) fn not(s: &mut Stack) {
+    let a = s.top();
     *a = !*a;
 }
 
-pub(crate) fn byte(f: &mut Frame, _: &mut Ctx<'_>) {
-    let i = f.stack.pop();
-    let x = f.stack.top();
+#[inline(always)]
+pub(crate) fn byte(s: &mut Stack) {
+    let i = s.pop();
+    let x = s.top();
     *x = if i < U256::from(32) { U256::from(x.byte(31 - i.to::<usize>())) } else { U256::ZERO };
 }
 
-pub(crate) fn shl(f: &mut Frame, _: &mut Ctx<'_>) {
-    let shift = f.stack.pop();
-    let x = f.stack.top();
+#[inline(always)]
+pub(crate) fn shl(s: &mut Stack) {
+    let shift = s.pop();
+    let x = s.top();
     *x = if shift < U256::from(256) { *x << shift.to::<usize>() } else { U256::ZERO };
 }
 
-pub(crate) fn shr(f: &mut Frame, _: &mut Ctx<'_>) {
-    let shift = f.stack.pop();
-    let x = f.stack.top();
+#[inline(always)]
+pub(crate) fn shr(s: &mut Stack) {
+    let shift = s.pop();
+    let x = s.top();
     *x = if shift < U256::from(256) { *x >> shift.to::<usize>() } else { U256::ZERO };
 }
 
-pub(crate) fn sar(f: &mut Frame, _: &mut Ctx<'_>) {
-    let shift = f.stack.pop();
-    let x = f.stack.top();
+#[inline(always)]
+pub(crate) fn sar(s: &mut Stack) {
+    let shift = s.pop();
+    let x = s.top();
     let negative = is_neg(*x);
     *x = if shift < U256::from(256) {
         let s = shift.to::<usize>();
@@ -112,7 +126,8 @@ pub(crate) fn sar(f: &mut Frame, _: &mut Ctx<'_>) {
     };
 }
 
-pub(crate) fn clz(f: &mut Frame, _: &mut Ctx<'_>) {
-    let x = f.stack.top();
+#[inline(always)]
+pub(crate) fn clz(s: &mut Stack) {
+    let x = s.top();
     *x = U256::from(x.leading_zeros());
 }

@@ -1,5 +1,7 @@
 //! STOP, JUMP, JUMPI, JUMPDEST, PC, GAS, RETURN, REVERT, INVALID and undefined opcodes.
 
+use crate::interpreter::analysis::AnalyzedCode;
+use crate::interpreter::stack::Stack;
 use crate::interpreter::{Ctx, Frame, HaltReason, Status};
 use crate::primitives::U256;
 
@@ -7,37 +9,29 @@ pub(crate) fn stop(f: &mut Frame, _: &mut Ctx<'_>) {
     f.status = Status::Stop;
 }
 
+/// The destination of a jump, if it is a JUMPDEST of `code`.
 #[inline(always)]
-fn jump_to(f: &mut Frame, dest: U256) {
+fn destination(code: &AnalyzedCode, dest: U256) -> Option<usize> {
     let d = super::as_usize_saturated(dest);
-    if f.code.is_jumpdest(d) {
-        f.pc = d;
+    code.is_jumpdest(d).then_some(d)
+}
+
+/// JUMP: the new pc, or `None` for an invalid destination.
+#[inline(always)]
+pub(crate) fn jump(s: &mut Stack, code: &AnalyzedCode) -> Option<usize> {
+    destination(code, s.pop())
+}
+
+/// JUMPI: the new pc (`next` when not taken), or `None` for an invalid destination.
+#[inline(always)]
+pub(crate) fn jumpi(s: &mut Stack, code: &AnalyzedCode, next: usize) -> Option<usize> {
+    let dest = s.pop();
+    let cond = s.pop();
+    if cond.is_zero() {
+        Some(next)
     } else {
-        f.halt(HaltReason::InvalidJump);
+        destination(code, dest)
     }
-}
-
-pub(crate) fn jump(f: &mut Frame, _: &mut Ctx<'_>) {
-    let dest = f.stack.pop();
-    jump_to(f, dest);
-}
-
-pub(crate) fn jumpi(f: &mut Frame, _: &mut Ctx<'_>) {
-    let dest = f.stack.pop();
-    let cond = f.stack.pop();
-    if !cond.is_zero() {
-        jump_to(f, dest);
-    }
-}
-
-pub(crate) fn jumpdest(_: &mut Frame, _: &mut Ctx<'_>) {}
-
-pub(crate) fn pc(f: &mut Frame, _: &mut Ctx<'_>) {
-    f.stack.push(U256::from(f.pc - 1));
-}
-
-pub(crate) fn gas(f: &mut Frame, _: &mut Ctx<'_>) {
-    f.stack.push(U256::from(f.gas));
 }
 
 fn set_output(f: &mut Frame) -> bool {

@@ -2,28 +2,38 @@
 //! and KECCAK256.
 
 use super::{gas, words};
+use crate::interpreter::memory::Memory;
+use crate::interpreter::stack::Stack;
 use crate::interpreter::{Ctx, Frame};
 use crate::primitives::{keccak256, U256};
 
-pub(crate) fn mload(f: &mut Frame, _: &mut Ctx<'_>) {
-    let offset = f.stack.pop();
-    let Some(at) = f.expand(offset, U256::from(32)) else { return };
-    let v = f.memory.load_word(at);
-    f.stack.push(v);
+/// MLOAD; false when out of gas.
+#[inline(always)]
+pub(crate) fn mload(s: &mut Stack, memory: &mut Memory, gas: &mut u64) -> bool {
+    let offset = s.top();
+    let Some(at) = memory.expand_fixed(gas, *offset, 32) else { return false };
+    *offset = memory.load_word(at);
+    true
 }
 
-pub(crate) fn mstore(f: &mut Frame, _: &mut Ctx<'_>) {
-    let offset = f.stack.pop();
-    let value = f.stack.pop();
-    let Some(at) = f.expand(offset, U256::from(32)) else { return };
-    f.memory.store_word(at, value);
+/// MSTORE; false when out of gas.
+#[inline(always)]
+pub(crate) fn mstore(s: &mut Stack, memory: &mut Memory, gas: &mut u64) -> bool {
+    let offset = s.pop();
+    let value = s.pop();
+    let Some(at) = memory.expand_fixed(gas, offset, 32) else { return false };
+    memory.store_word(at, value);
+    true
 }
 
-pub(crate) fn mstore8(f: &mut Frame, _: &mut Ctx<'_>) {
-    let offset = f.stack.pop();
-    let value = f.stack.pop();
-    let Some(at) = f.expand(offset, U256::from(1)) else { return };
-    f.memory.slice_mut(at, 1)[0] = value.byte(0);
+/// MSTORE8; false when out of gas.
+#[inline(always)]
+pub(crate) fn mstore8(s: &mut Stack, memory: &mut Memory, gas: &mut u64) -> bool {
+    let offset = s.pop();
+    let value = s.pop();
+    let Some(at) = memory.expand_fixed(gas, offset, 1) else { return false };
+    memory.slice_mut(at, 1)[0] = value.byte(0);
+    true
 }
 
 pub(crate) fn msize(f: &mut Frame, _: &mut Ctx<'_>) {
