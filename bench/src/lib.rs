@@ -1,48 +1,45 @@
 //! Side-by-side benchmarks of MetisVM against [revm](https://github.com/bluealloy/revm), the
-//! reference Rust interpreter.
+//! reference Rust interpreter, on the public workloads of the shared benchmark folder.
 //!
-//! Each engine gets the same world (one contract, one funded caller), the same Cancun block and
-//! the same transaction, and is run through its public transaction API, so that a measurement
-//! covers validation, gas purchase, execution and the state diff on both sides. Before anything
-//! is timed, [`check_agreement`] runs both once and demands the same status, output bytes and gas
-//! used: a benchmark of two engines that disagree measures nothing.
+//! A [`Workload`] (pre-state, block, fork, transactions) is read from a state test, a revmc
+//! file or raw bytecode ([`load`]) and handed to every engine ([`engines`]), each set up the
+//! same way: the same pre-state in an in-memory store, the same block and transactions, run
+//! through its public transaction API, so that a measurement covers validation, gas purchase,
+//! execution and the state diff on both sides.
 //!
-//! Inputs are read at run time from the shared benchmark directory (see [`benchmarks_dir`]),
+//! Before anything is timed, [`check_agreement`] runs every engine once and compares status,
+//! gas used, return data, logs and the final world ([`compare`]): a benchmark of two engines
+//! that disagree measures nothing, so a mismatch is reported and never timed. Agreed engines
+//! are then timed interleaved ([`timing`]) and reported as a table, JSON, Markdown and an SVG
+//! chart ([`report`]).
+//!
+//! Inputs are read at run time from the shared benchmark folder (see [`benchmarks_dir`]),
 //! never copied into this repository. revm is a dependency of this crate only; the engine
 //! crates never see it.
 
+pub mod compare;
+pub mod engines;
+pub mod load;
+pub mod machine;
+pub mod micro;
+pub mod report;
+pub mod svg;
+pub mod timing;
+pub mod workload;
+
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, ensure, Context as _};
-use metisvm_state::MemoryState;
-use metisvm_vm::{AccountInfo, Address, BlockEnv, Bytes, CfgEnv, Evm, Fork, TxEnv, B256, KECCAK_EMPTY, U256};
-use revm::bytecode::Bytecode;
-use revm::context::{BlockEnv as RevmBlockEnv, CfgEnv as RevmCfgEnv, TxEnv as RevmTxEnv};
-use revm::context_interface::block::BlobExcessGasAndPrice;
-use revm::database::InMemoryDB;
-use revm::handler::{MainnetContext, MainnetEvm};
-use revm::primitives::eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN;
-use revm::primitives::hardfork::SpecId;
-use revm::primitives::TxKind;
-use revm::state::AccountInfo as RevmAccountInfo;
-use revm::{Context, ExecuteEvm, MainBuilder, MainContext};
+pub use compare::RunResult;
+pub use engines::{EngineError, EngineKind, Runner};
+pub use load::{LoadError, LoadOptions};
+pub use timing::{Stats, TimingOptions};
+pub use workload::Workload;
 
-/// Environment variable naming the benchmark input directory.
+/// Environment variable naming the benchmark input folder.
 pub const BENCHMARKS_ENV: &str = "METISVM_BENCHMARKS";
 
-/// The account that holds the contract under test.
-pub const CONTRACT: Address = Address::new([0xc0; 20]);
-
-/// The externally owned account that sends the transaction.
-pub const CALLER: Address = Address::new([0xca; 20]);
-
-/// Gas price of the transaction (legacy, base fee zero), so that both engines buy and refund gas.
-pub const GAS_PRICE: u64 = 1;
-
-/// The caller's balance: far more than `gas_limit * GAS_PRICE` of any workload here.
-const CALLER_BALANCE: u64 = u64::MAX;
-
-/// The directory holding the benchmark inputs: `$METISVM_BENCHMARKS` when set, otherwise
+/// The folder holding the benchmark inputs: `$METISVM_BENCHMARKS` when set, otherwise
 /// `../shared/benchmarks` beside the workspace.
 pub fn benchmarks_dir() -> PathBuf {
     match std::env::var_os(BENCHMARKS_ENV) {
@@ -51,190 +48,136 @@ pub fn benchmarks_dir() -> PathBuf {
     }
 }
 
-/// Reads a file of hex text (optionally `0x`-prefixed, surrounding whitespace ignored).
-pub fn read_hex_file(path: &Path) -> anyhow::Result<Bytes> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let digits = text.trim();
-    let digits = digits.strip_prefix("0x").unwrap_or(digits);
-    let bytes = hex::decode(digits).with_context(|| format!("{}: not hex", path.display()))?;
-    Ok(Bytes::from(bytes))
-}
-
-/// One call of one contract: what both engines are asked to run.
-#[derive(Debug, Clone)]
-pub struct Workload {
-    /// Short name, used in benchmark ids and reports.
-    pub name: &'static str,
-    /// Runtime bytecode installed at [`CONTRACT`].
-    pub code: Bytes,
-    /// Calldata of the transaction.
-    pub calldata: Bytes,
-    /// Gas limit of the transaction (and of the block).
-    pub gas_limit: u64,
-}
-
-impl Workload {
-    /// revm's snailtracer input (`revm/snailtracer.hex`): a ray tracer heavy on 256-bit
-    /// arithmetic, memory and internal jumps, called with `0x30627b7c` and a billion gas.
-    pub fn snailtracer() -> anyhow::Result<Workload> {
-        let code = read_hex_file(&benchmarks_dir().join("revm/snailtracer.hex"))?;
-        Ok(Workload {
-            name: "snailtracer",
-            code,
-            calldata: Bytes::from_static(&[0x30, 0x62, 0x7b, 0x7c]),
-            gas_limit: 1_000_000_000,
-        })
+/// Every workload of every file `paths` name (see [`load::workload_files`]), in path order.
+pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Vec<Workload>, LoadError> {
+    let mut out = Vec::new();
+    for path in paths {
+        for file in load::workload_files(path)? {
+            out.extend(load::load_file(&file, options)?);
+        }
     }
+    Ok(out)
 }
 
-/// What a run produced, in engine-neutral terms, for the differential check.
+/// Why a workload was not timed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// Whether the transaction succeeded (no revert, no exceptional halt).
-    pub success: bool,
-    /// Return data (or revert data; empty on a halt).
-    pub output: Bytes,
-    /// Gas charged to the sender, refunds included.
+pub enum CheckError {
+    /// The engines disagree; one line per difference.
+    Mismatch(Vec<String>),
+    /// An engine could not run it, or a transaction that must succeed did not.
+    Failed(String),
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckError::Mismatch(lines) => write!(f, "engines disagree: {}", lines.join("; ")),
+            CheckError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for CheckError {}
+
+/// Engines set up for a workload that agree on it, ready to be timed.
+pub struct Agreed {
+    /// One runner per engine, in the order asked for.
+    pub runners: Vec<Box<dyn Runner>>,
+    /// What they agreed on.
+    pub result: RunResult,
+}
+
+/// Sets up every engine of `engines` for `workload`, runs each once and compares them with the
+/// first (revm when it is among them). Fails when any disagrees, cannot run the workload, or a
+/// transaction that must succeed ([`Workload::require_success`]) does not.
+pub fn check_agreement(workload: &Workload, engines: &[EngineKind]) -> Result<Agreed, CheckError> {
+    let failed = |e: EngineError| CheckError::Failed(e.to_string());
+    let mut order = engines.to_vec();
+    order.sort_by_key(|e| *e != EngineKind::Revm);
+    let mut results = Vec::with_capacity(order.len());
+    for &engine in &order {
+        let mut runner = engines::runner(engine, workload).map_err(failed)?;
+        let result = runner.execute().map_err(failed)?;
+        results.push((runner, result));
+    }
+    let Some(((reference, expected), others)) = results.split_first() else {
+        return Err(CheckError::Failed("no engine to run".to_string()));
+    };
+    let mut lines = Vec::new();
+    for (runner, result) in others {
+        lines.extend(compare::differences(reference.kind().name(), expected, runner.kind().name(), result));
+    }
+    if !lines.is_empty() {
+        return Err(CheckError::Mismatch(lines));
+    }
+    if workload.require_success {
+        if let Some((i, tx)) = expected.txs.iter().enumerate().find(|(_, tx)| !tx.status.is_success()) {
+            let engines = order.iter().map(|e| e.name()).collect::<Vec<_>>().join(" and ");
+            return Err(CheckError::Failed(format!("tx {i} did not succeed on {engines}: {}", tx.status)));
+        }
+    }
+    let result = expected.clone();
+    // Back to the order asked for.
+    let mut runners: Vec<Box<dyn Runner>> = results.into_iter().map(|(runner, _)| runner).collect();
+    runners.sort_by_key(|r| engines.iter().position(|e| *e == r.kind()));
+    Ok(Agreed { runners, result })
+}
+
+/// The outcome of benchmarking one workload.
+#[derive(Debug, Clone)]
+pub struct WorkloadReport {
+    /// [`Workload::name`].
+    pub workload: String,
+    /// [`Workload::suite`].
+    pub suite: String,
+    /// Number of transactions.
+    pub txs: usize,
+    /// Gas used by all transactions (zero when they never ran).
     pub gas_used: u64,
+    /// Whether every transaction succeeded (false when they never ran).
+    pub succeeded: bool,
+    /// Per-engine statistics, or why there are none.
+    pub verdict: Result<Vec<Stats>, CheckError>,
 }
 
-/// MetisVM, set up once for a workload and run as many times as asked.
-///
-/// The state is never committed, so every run starts from the same world; the [`Evm`] is kept,
-/// so code analysis is cached across runs as it would be in a node.
-pub struct MetisRunner {
-    evm: Evm,
-    state: MemoryState,
-    block: BlockEnv,
-    cfg: CfgEnv,
-    tx: TxEnv,
-}
-
-impl MetisRunner {
-    /// Installs the workload's contract and a funded caller in a fresh [`MemoryState`].
-    pub fn new(workload: &Workload) -> MetisRunner {
-        let mut state = MemoryState::new();
-        let contract = AccountInfo {
-            balance: U256::ZERO,
-            nonce: 1,
-            code_hash: KECCAK_EMPTY,
-            code: Some(workload.code.clone()),
-        };
-        state.insert_account(CONTRACT, contract, []);
-        let caller = AccountInfo { balance: U256::from(CALLER_BALANCE), ..AccountInfo::default() };
-        state.insert_account(CALLER, caller, []);
-        let block = BlockEnv {
-            gas_limit: workload.gas_limit,
-            prevrandao: B256::ZERO,
-            excess_blob_gas: Some(0),
-            ..BlockEnv::default()
-        };
-        let tx = TxEnv {
-            tx_type: 0,
-            caller: CALLER,
-            gas_limit: workload.gas_limit,
-            gas_price: U256::from(GAS_PRICE),
-            to: Some(CONTRACT),
-            data: workload.calldata.clone(),
-            nonce: 0,
-            chain_id: Some(1),
-            ..TxEnv::default()
-        };
-        MetisRunner { evm: Evm::new(), state, block, cfg: CfgEnv::new(Fork::Cancun), tx }
+impl WorkloadReport {
+    /// `suite/workload`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.suite, self.workload)
     }
 
-    /// Executes the transaction once.
-    pub fn run(&mut self) -> anyhow::Result<Outcome> {
-        let outcome = self
-            .evm
-            .transact(&self.state, &self.block, &self.cfg, &self.tx)
-            .map_err(|err| anyhow!("metisvm rejected the transaction: {err}"))?;
-        Ok(Outcome {
-            success: outcome.status.is_success(),
-            output: outcome.output,
-            gas_used: outcome.gas_used,
-        })
+    /// The statistics of `engine`, when it was timed.
+    pub fn stats(&self, engine: EngineKind) -> Option<&Stats> {
+        self.verdict.as_ref().ok()?.iter().find(|s| s.engine == engine)
+    }
+
+    /// revm's median over MetisVM's: above 1 means MetisVM is faster.
+    pub fn ratio(&self) -> Option<f64> {
+        let ours = self.stats(EngineKind::Interp)?.median.as_secs_f64();
+        let theirs = self.stats(EngineKind::Revm)?.median.as_secs_f64();
+        (ours > 0.0).then(|| theirs / ours)
     }
 }
 
-/// revm's mainnet EVM over an in-memory database.
-type RevmEvm = MainnetEvm<MainnetContext<InMemoryDB>>;
-
-/// revm, set up once for a workload the same way as [`MetisRunner`].
-pub struct RevmRunner {
-    evm: RevmEvm,
-    tx: RevmTxEnv,
-}
-
-impl RevmRunner {
-    /// Installs the same contract and caller in an [`InMemoryDB`] under the same block and fork.
-    pub fn new(workload: &Workload) -> anyhow::Result<RevmRunner> {
-        let mut db = InMemoryDB::default();
-        let code = Bytecode::new_raw(workload.code.clone());
-        db.insert_account_info(CONTRACT, RevmAccountInfo::from_bytecode(code));
-        db.insert_account_info(CALLER, RevmAccountInfo::from_balance(U256::from(CALLER_BALANCE)));
-        let block = RevmBlockEnv {
-            number: U256::from(1),
-            timestamp: U256::from(1),
-            gas_limit: workload.gas_limit,
-            basefee: 0,
-            prevrandao: Some(B256::ZERO),
-            blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
-                0,
-                BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN,
-            )),
-            ..RevmBlockEnv::default()
-        };
-        let tx = RevmTxEnv::builder()
-            .tx_type(Some(0))
-            .caller(CALLER)
-            .gas_limit(workload.gas_limit)
-            .gas_price(u128::from(GAS_PRICE))
-            .kind(TxKind::Call(CONTRACT))
-            .data(workload.calldata.clone())
-            .nonce(0)
-            .chain_id(Some(1))
-            .build()
-            .map_err(|err| anyhow!("building the revm transaction: {err:?}"))?;
-        let evm = Context::mainnet()
-            .with_cfg(RevmCfgEnv::new_with_spec(SpecId::CANCUN))
-            .with_block(block)
-            .with_db(db)
-            .build_mainnet();
-        Ok(RevmRunner { evm, tx })
-    }
-
-    /// Executes the transaction once; the resulting state is dropped, not committed.
-    pub fn run(&mut self) -> anyhow::Result<Outcome> {
-        let result = self
-            .evm
-            .transact(self.tx.clone())
-            .map_err(|err| anyhow!("revm rejected the transaction: {err:?}"))?
-            .result;
-        Ok(Outcome {
-            success: result.is_success(),
-            gas_used: result.tx_gas_used(),
-            output: result.into_output().unwrap_or_default(),
-        })
-    }
-}
-
-/// Runs `workload` once on each engine and checks that both succeed with the same output bytes
-/// and the same gas used. Returns the agreed outcome.
-pub fn check_agreement(workload: &Workload) -> anyhow::Result<Outcome> {
-    let ours = MetisRunner::new(workload).run()?;
-    let theirs = RevmRunner::new(workload)?.run()?;
-    ensure!(theirs.success, "{}: revm did not succeed: {theirs:?}", workload.name);
-    ensure!(ours.success, "{}: metisvm did not succeed: {ours:?}", workload.name);
-    if ours != theirs {
-        bail!(
-            "{}: engines disagree\n  metisvm: gas {} output 0x{}\n  revm:    gas {} output 0x{}",
-            workload.name,
-            ours.gas_used,
-            hex::encode(&ours.output),
-            theirs.gas_used,
-            hex::encode(&theirs.output),
-        );
-    }
-    Ok(ours)
+/// Checks agreement on `workload`, then times the engines (see [`timing::measure`]).
+pub fn bench_workload(
+    workload: &Workload,
+    engines: &[EngineKind],
+    options: &TimingOptions,
+) -> WorkloadReport {
+    let mut report = WorkloadReport {
+        workload: workload.name.clone(),
+        suite: workload.suite.clone(),
+        txs: workload.txs.len(),
+        gas_used: 0,
+        succeeded: false,
+        verdict: Ok(Vec::new()),
+    };
+    report.verdict = check_agreement(workload, engines).and_then(|mut agreed| {
+        report.gas_used = agreed.result.gas_used();
+        report.succeeded = agreed.result.txs.iter().all(|tx| tx.status.is_success());
+        timing::measure(&mut agreed.runners, report.gas_used, options)
+            .map_err(|e| CheckError::Failed(e.to_string()))
+    });
+    report
 }

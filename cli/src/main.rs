@@ -1,6 +1,7 @@
 //! `metisvm`: run transactions, Ethereum state tests and mainnet block replays from the
 //! command line.
 
+mod bench_cmd;
 mod replay_cmd;
 mod run_cmd;
 mod statetest_cmd;
@@ -24,6 +25,9 @@ enum Command {
     Statetest(statetest_cmd::Args),
     /// Replay mainnet blocks (block folders, or folders of them) and check gas, bloom and receipts.
     Replay(replay_cmd::Args),
+    /// Time MetisVM against revm on benchmark workloads (files or folders; default: all of
+    /// the shared benchmark folder), after checking that both engines agree on each.
+    Bench(bench_cmd::Args),
 }
 
 /// Exit code for bad input (unreadable files, malformed JSON, bad fields).
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Statetest(args) => statetest_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(code) => code,

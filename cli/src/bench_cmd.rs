@@ -1,0 +1,212 @@
+//! `metisvm bench [PATH...]`: times MetisVM's interpreter against revm on the shared benchmark
+//! workloads (state tests with labelled inputs, revmc transaction lists, raw bytecode).
+//!
+//! Every workload is first run once on each engine and the results compared; a mismatch is
+//! reported as an error, never timed, and makes the exit code 1. Agreed workloads are timed
+//! interleaved and reported as a table (or `--json`), with `--report DIR` writing `report.md`
+//! and `ratios.svg`. Bad input exits with code 2.
+
+use anyhow::{bail, Context, Result};
+use metisvm_bench::machine::Machine;
+use metisvm_bench::report::{json_report, text_table, write_report_dir};
+use metisvm_bench::workload::DEFAULT_FORK;
+use metisvm_bench::{
+    bench_workload, benchmarks_dir, load_paths, CheckError, EngineKind, LoadOptions, TimingOptions,
+    WorkloadReport,
+};
+use metisvm_conformance::hexjson::parse_bytes_str;
+use metisvm_vm::{Bytes, Fork};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Arguments of `metisvm bench`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Workload files or folders (state tests, revmc files, .hex bytecode); paths that do not
+    /// exist are also looked up under the benchmark folder. Default: the whole benchmark folder.
+    paths: Vec<PathBuf>,
+    /// The benchmark folder (default: $METISVM_BENCHMARKS, else ../shared/benchmarks).
+    #[arg(long, value_name = "DIR")]
+    benchmarks: Option<PathBuf>,
+    /// Engines to run, comma-separated: interp, revm (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    engines: Vec<String>,
+    /// Timed runs of each engine per workload.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    rounds: usize,
+    /// Add rounds until each engine has spent at least this many seconds in timed runs.
+    #[arg(long, value_name = "SECONDS")]
+    min_time: Option<f64>,
+    /// Untimed warm-up runs of each engine per workload.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    warmup: usize,
+    /// Calldata (hex) for .hex bytecode files (default: the README's calldata for snailtracer.hex
+    /// and analysis.hex, else empty).
+    #[arg(long, value_name = "HEX")]
+    calldata: Option<String>,
+    /// Gas limit for .hex bytecode files.
+    #[arg(long, default_value_t = metisvm_bench::workload::DEFAULT_GAS_LIMIT, value_name = "GAS")]
+    gas: u64,
+    /// Fork for revmc files and bytecode (default: Prague); state tests use their `post` forks.
+    #[arg(long)]
+    fork: Option<String>,
+    /// Only workloads whose `suite/name` contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Print one JSON object (a `results` array) instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write `report.md` and `ratios.svg` into this folder.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+}
+
+/// The engines asked for, in order, without repeats.
+fn engines(names: &[String]) -> Result<Vec<EngineKind>> {
+    if names.is_empty() {
+        return Ok(EngineKind::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let engine = name.trim().parse::<EngineKind>().context("option --engines")?;
+        if !out.contains(&engine) {
+            out.push(engine);
+        }
+    }
+    Ok(out)
+}
+
+fn timing(args: &Args) -> Result<TimingOptions> {
+    if args.rounds == 0 {
+        bail!("option --rounds: must be at least 1");
+    }
+    let min_time = args
+        .min_time
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| anyhow::anyhow!("option --min-time: {s} is not a duration"))
+        })
+        .transpose()?;
+    Ok(TimingOptions { warmup: args.warmup, rounds: args.rounds, min_time })
+}
+
+fn load_options(args: &Args) -> Result<LoadOptions> {
+    let calldata = args
+        .calldata
+        .as_deref()
+        .map(|s| parse_bytes_str(s, "--calldata").map(Bytes::from))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("option {e}"))?;
+    let fork = args
+        .fork
+        .as_deref()
+        .map(|f| f.parse::<Fork>().with_context(|| format!("option --fork: unknown fork name {f:?}")))
+        .transpose()?;
+    Ok(LoadOptions { calldata, gas_limit: Some(args.gas), fork })
+}
+
+/// The paths to read: as given, else under the benchmark folder, else the folder itself.
+fn paths(args: &Args) -> Result<Vec<PathBuf>> {
+    let root = args.benchmarks.clone().unwrap_or_else(benchmarks_dir);
+    if args.paths.is_empty() {
+        if !root.is_dir() {
+            bail!(
+                "{}: benchmark folder not found (use --benchmarks DIR or METISVM_BENCHMARKS)",
+                root.display()
+            );
+        }
+        return Ok(vec![root]);
+    }
+    args.paths
+        .iter()
+        .map(|path| {
+            if path.exists() {
+                Ok(path.clone())
+            } else if path.is_relative() && root.join(path).exists() {
+                Ok(root.join(path))
+            } else {
+                bail!("{}: no such file or folder", path.display())
+            }
+        })
+        .collect()
+}
+
+fn settings(args: &Args, engines: &[EngineKind], options: &LoadOptions) -> String {
+    let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
+    let min_time = args.min_time.map(|s| format!(", at least {s} s each")).unwrap_or_default();
+    format!(
+        "engines {}; {} rounds{min_time} after {} warm-up run(s), interleaved; revmc and bytecode under {}, \
+         state tests under their post forks",
+        names.join(", "),
+        args.rounds,
+        args.warmup,
+        options.fork.unwrap_or(DEFAULT_FORK),
+    )
+}
+
+/// Prints why a workload was not timed, on standard error.
+fn print_failure(report: &WorkloadReport, err: &CheckError) {
+    match err {
+        CheckError::Mismatch(lines) => {
+            eprintln!("error: {}: engines disagree (not timed):", report.id());
+            for line in lines {
+                eprintln!("  {line}");
+            }
+        }
+        CheckError::Failed(message) => eprintln!("error: {}: {message} (not timed)", report.id()),
+    }
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let engines = engines(&args.engines)?;
+    let timing = timing(&args)?;
+    let options = load_options(&args)?;
+    let mut workloads = load_paths(&paths(&args)?, &options)?;
+    if let Some(filter) = &args.filter {
+        workloads.retain(|w| w.id().contains(filter.as_str()));
+    }
+    if workloads.is_empty() {
+        bail!("no workloads to run");
+    }
+    let progress = std::io::stderr().is_terminal() && !args.json;
+    let started = Instant::now();
+    let mut reports = Vec::with_capacity(workloads.len());
+    for (i, workload) in workloads.iter().enumerate() {
+        if progress {
+            eprint!("\r\x1b[2K[{}/{}] {}", i + 1, workloads.len(), workload.id());
+        }
+        let report = bench_workload(workload, &engines, &timing);
+        if let Err(err) = &report.verdict {
+            if progress {
+                eprint!("\r\x1b[2K");
+            }
+            print_failure(&report, err);
+        }
+        reports.push(report);
+    }
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    let elapsed = started.elapsed();
+    let machine = Machine::detect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json_report(&reports, &machine))?);
+    } else {
+        print!("{}", text_table(&reports, &engines));
+    }
+    if let Some(dir) = &args.report {
+        write_report_dir(dir, &reports, &engines, &machine, &settings(&args, &engines, &options))
+            .with_context(|| format!("{}: cannot write the report", dir.display()))?;
+        eprintln!("report written to {}", dir.display());
+    }
+    let failed = reports.iter().filter(|r| r.verdict.is_err()).count();
+    eprintln!(
+        "{} workloads in {:.1} s: {} timed, {failed} not timed (mismatch or failure)",
+        reports.len(),
+        elapsed.as_secs_f64(),
+        reports.len() - failed
+    );
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
