@@ -116,9 +116,9 @@ impl<'db> Journal<'db> {
         Journal {
             db,
             fork,
-            accounts: HashMap::new(),
+            accounts: HashMap::with_capacity(8),
             transient: HashMap::new(),
-            entries: Vec::new(),
+            entries: Vec::with_capacity(32),
             logs: Vec::new(),
         }
     }
@@ -220,7 +220,8 @@ impl<'db> Journal<'db> {
         })
     }
 
-    /// Loads and warms `address`; returns whether it was cold.
+    /// Loads and warms `address`; returns whether it was cold. Precompiles are always warm
+    /// (EIP-2929 puts them in every transaction's access set).
     pub fn warm_account(&mut self, address: Address) -> Result<bool, StateError> {
         let account = self.load(address)?;
         if account.is_warm {
@@ -228,12 +229,13 @@ impl<'db> Journal<'db> {
         }
         account.is_warm = true;
         self.entries.push(Entry::AccountWarmed(address));
-        Ok(true)
+        Ok(!crate::precompiles::is_precompile(&address, self.fork))
     }
 
     /// Whether `address` is warm, without loading it.
     pub fn is_warm(&self, address: &Address) -> bool {
         self.accounts.get(address).is_some_and(|a| a.is_warm)
+            || crate::precompiles::is_precompile(address, self.fork)
     }
 
     /// Marks `address` and `slot` warm without journaling (the transaction's start:

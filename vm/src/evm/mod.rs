@@ -195,9 +195,8 @@ impl Evm {
             if let Some(to) = tx.to {
                 journal.prewarm_account(to)?;
             }
-            for address in crate::precompiles::addresses(fork) {
-                journal.prewarm_account(address)?;
-            }
+            // Precompiles are warm too; the journal knows them by address instead of loading
+            // each one as an account (see `Journal::warm_account`).
             for item in &tx.access_list {
                 journal.prewarm_account(item.address)?;
                 for key in &item.storage_keys {

@@ -114,13 +114,33 @@ pub(crate) fn exp(f: &mut Frame, cx: &mut Ctx<'_>) {
     *f.stack.top() = base.wrapping_pow(exponent);
 }
 
+/// SIGNEXTEND: extends the sign bit of byte `k` (counted from the low end) over the higher
+/// bytes, working on 64-bit limbs.
 #[inline(always)]
 pub(crate) fn signextend(s: &mut Stack) {
     let k = s.pop();
     let x = s.top();
-    if k < U256::from(31) {
-        let bit = k.to::<usize>() * 8 + 7;
-        let mask = (U256::from(1) << bit).wrapping_sub(U256::from(1));
-        *x = if x.bit(bit) { *x | !mask } else { *x & mask };
+    let k = k.as_limbs();
+    if (k[1] | k[2] | k[3]) != 0 || k[0] >= 31 {
+        return;
     }
+    let sign_bit = k[0] as usize * 8 + 7;
+    let (limb, offset) = (sign_bit / 64, sign_bit % 64);
+    let limbs = *x.as_limbs();
+    let negative = (limbs[limb] >> offset) & 1 == 1;
+    let low_mask = if offset == 63 { u64::MAX } else { (1u64 << (offset + 1)) - 1 };
+    let fill = if negative { u64::MAX } else { 0 };
+    // Per limb: keep it below the sign limb, keep the low bits of the sign limb, fill above.
+    // Written without indexed stores so the word stays in registers.
+    let mut out = [0u64; 4];
+    for (i, (o, l)) in out.iter_mut().zip(limbs).enumerate() {
+        let keep = match i.cmp(&limb) {
+            core::cmp::Ordering::Less => u64::MAX,
+            core::cmp::Ordering::Equal => low_mask,
+            core::cmp::Ordering::Greater => 0,
+        };
+        *o = (l & keep) | (fill & !keep);
+    }
+    let limbs = out;
+    *x = U256::from_limbs(limbs);
 }
