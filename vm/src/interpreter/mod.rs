@@ -338,13 +338,17 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
     let bytes = code.padded();
     let mut pc = f.pc;
     let mut gas = f.gas;
+    // The stack lives in a local while the loop runs so that its pointer and length stay in
+    // registers; it goes back into the frame around every table-dispatched instruction and
+    // when the loop ends.
+    let mut stack = core::mem::replace(&mut f.stack, Stack::placeholder());
     loop {
         let op = bytes[pc];
         let meta = table.meta[op as usize];
         let trace_start =
-            if TRACE { Some((pc, f.stack.as_slice().to_vec(), f.memory.len(), f.refund, gas)) } else { None };
+            if TRACE { Some((pc, stack.as_slice().to_vec(), f.memory.len(), f.refund, gas)) } else { None };
         let end = 'step: {
-            let len = f.stack.len();
+            let len = stack.len();
             if len < meta.inputs as usize {
                 let reason = if meta.inputs == table::UNDEFINED {
                     HaltReason::InvalidOpcode
@@ -361,7 +365,7 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
             }
             gas -= meta.gas as u64;
             pc += 1;
-            let s = &mut f.stack;
+            let s = &mut stack;
             match op {
                 0x01 => ar::add(s),
                 0x02 => ar::mul(s),
@@ -417,7 +421,9 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
                 _ => {
                     f.pc = pc;
                     f.gas = gas;
+                    core::mem::swap(&mut f.stack, s);
                     (table.exec[op as usize])(f, cx);
+                    core::mem::swap(&mut f.stack, s);
                     pc = f.pc;
                     gas = f.gas;
                     if f.status != Status::Running {
@@ -453,15 +459,15 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
                 f.pc = pc;
                 f.gas = 0;
                 f.status = Status::Halt(reason);
-                return;
             }
             StepEnd::StatusChanged => {
                 if let Status::Halt(_) = f.status {
                     f.gas = 0;
                 }
-                return;
             }
         }
+        f.stack = stack;
+        return;
     }
 }
 

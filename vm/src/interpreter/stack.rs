@@ -22,6 +22,12 @@ impl Default for Stack {
 }
 
 impl Stack {
+    /// A stack with no buffer, only to stand in a frame while the dispatch loop holds the
+    /// real one in a local. Nothing may be pushed onto it.
+    pub(crate) const fn placeholder() -> Stack {
+        Stack { data: Vec::new() }
+    }
+
     /// Number of items.
     #[inline]
     pub fn len(&self) -> usize {
