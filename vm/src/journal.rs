@@ -11,6 +11,7 @@
 //! At the end of a transaction [`Journal::finalize`] turns the cache into a [`StateDiff`].
 
 use crate::fork::Fork;
+use crate::hashing::AddressHashBuilder;
 use crate::primitives::{keccak256, Address, Bytes, B256, KECCAK_EMPTY, U256};
 use crate::state::{AccountChange, AccountInfo, StateDiff, StateError, StateReader};
 use hashbrown::{HashMap, HashSet};
@@ -38,7 +39,6 @@ pub(crate) struct Slot {
 #[derive(Debug, Clone)]
 pub(crate) struct CachedAccount {
     pub(crate) info: AccountInfo,
-    pub(crate) storage: HashMap<U256, Slot>,
     /// Whether the account is in the state (false: never existed, or not yet created).
     pub(crate) exists: bool,
     pub(crate) is_warm: bool,
@@ -76,7 +76,7 @@ enum Entry {
     Code(Address, B256, Option<Bytes>),
     Storage(Address, U256, U256),
     Transient(Address, U256, U256),
-    Created(Address, HashMap<U256, Slot>),
+    Created(Address, Vec<(U256, Slot)>),
     SelfDestructed(Address),
 }
 
@@ -104,7 +104,10 @@ const RIPEMD160: Address = Address::with_last_byte(3);
 pub struct Journal<'db> {
     db: &'db dyn StateReader,
     fork: Fork,
-    pub(crate) accounts: HashMap<Address, CachedAccount>,
+    pub(crate) accounts: HashMap<Address, CachedAccount, AddressHashBuilder>,
+    /// Loaded storage slots of every account, keyed by (account, slot): one lookup per
+    /// SLOAD, and account records small enough to move cheaply.
+    storage: HashMap<(Address, U256), Slot>,
     transient: HashMap<(Address, U256), U256>,
     entries: Vec<Entry>,
     logs: Vec<Log>,
@@ -116,7 +119,8 @@ impl<'db> Journal<'db> {
         Journal {
             db,
             fork,
-            accounts: HashMap::with_capacity(8),
+            accounts: HashMap::with_capacity_and_hasher(8, AddressHashBuilder::default()),
+            storage: HashMap::new(),
             transient: HashMap::new(),
             entries: Vec::with_capacity(32),
             logs: Vec::new(),
@@ -149,7 +153,7 @@ impl<'db> Journal<'db> {
         match entry {
             Entry::AccountWarmed(a) => acct(self, &a).is_warm = false,
             Entry::SlotWarmed(a, k) => {
-                if let Some(slot) = acct(self, &a).storage.get_mut(&k) {
+                if let Some(slot) = self.storage.get_mut(&(a, k)) {
                     slot.is_warm = false;
                 }
             }
@@ -167,7 +171,7 @@ impl<'db> Journal<'db> {
                 account.info.code = code;
             }
             Entry::Storage(a, k, old) => {
-                if let Some(slot) = acct(self, &a).storage.get_mut(&k) {
+                if let Some(slot) = self.storage.get_mut(&(a, k)) {
                     slot.present = old;
                 }
             }
@@ -178,10 +182,11 @@ impl<'db> Journal<'db> {
                     self.transient.insert((a, k), old);
                 }
             }
-            Entry::Created(a, storage) => {
-                let account = acct(self, &a);
-                account.created = false;
-                account.storage = storage;
+            Entry::Created(a, slots) => {
+                acct(self, &a).created = false;
+                for (k, slot) in slots {
+                    self.storage.insert((a, k), slot);
+                }
             }
             Entry::SelfDestructed(a) => acct(self, &a).selfdestructed = false,
         }
@@ -211,7 +216,6 @@ impl<'db> Journal<'db> {
         }
         Ok(CachedAccount {
             info,
-            storage: HashMap::new(),
             exists,
             is_warm: false,
             created: false,
@@ -241,12 +245,8 @@ impl<'db> Journal<'db> {
     /// Marks `address` and `slot` warm without journaling (the transaction's start:
     /// access lists, sender, recipient, precompiles, coinbase).
     pub fn prewarm_slot(&mut self, address: Address, slot: U256) -> Result<(), StateError> {
-        self.load_slot(address, slot)?;
-        let account = self.accounts.get_mut(&address).expect("loaded");
-        account.is_warm = true;
-        if let Some(s) = account.storage.get_mut(&slot) {
-            s.is_warm = true;
-        }
+        self.load_slot(address, slot)?.0.is_warm = true;
+        self.load(address)?.is_warm = true;
         Ok(())
     }
 
@@ -267,7 +267,7 @@ impl<'db> Journal<'db> {
         let db = self.db;
         let account = self.load(address)?;
         let (created, exists) = (account.created, account.exists);
-        let slot = match account.storage.entry(slot) {
+        let slot = match self.storage.entry((address, slot)) {
             hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
             hashbrown::hash_map::Entry::Vacant(v) => {
                 let value = if created || !exists { U256::ZERO } else { db.storage(address, slot)? };
@@ -397,15 +397,17 @@ impl<'db> Journal<'db> {
     /// Marks `address` as created by this transaction: its storage starts empty.
     pub fn mark_created(&mut self, address: Address) -> Result<(), StateError> {
         self.touch(address)?;
-        let account = self.accounts.get_mut(&address).expect("loaded by touch");
+        self.accounts.get_mut(&address).expect("loaded by touch").created = true;
         // Slots keep their warm status (an access list may name them) but start at zero.
-        let old_storage = account.storage.clone();
-        for slot in account.storage.values_mut() {
-            slot.original = U256::ZERO;
-            slot.present = U256::ZERO;
+        let mut old = Vec::new();
+        for ((a, k), slot) in self.storage.iter_mut() {
+            if *a == address {
+                old.push((*k, *slot));
+                slot.original = U256::ZERO;
+                slot.present = U256::ZERO;
+            }
         }
-        account.created = true;
-        self.entries.push(Entry::Created(address, old_storage));
+        self.entries.push(Entry::Created(address, old));
         Ok(())
     }
 
@@ -416,10 +418,10 @@ impl<'db> Journal<'db> {
 
     /// Whether `address` has storage in the store or in this transaction (EIP-7610).
     pub fn has_storage(&mut self, address: Address) -> Result<bool, StateError> {
-        let account = self.load(address)?;
-        if account.storage.values().any(|s| !s.present.is_zero()) {
+        if self.storage.iter().any(|((a, _), s)| *a == address && !s.present.is_zero()) {
             return Ok(true);
         }
+        let account = self.load(address)?;
         if account.created || !account.exists {
             return Ok(false);
         }
@@ -450,6 +452,13 @@ impl<'db> Journal<'db> {
     /// self-destructs, and returns the changes and logs.
     pub fn finalize(self) -> Finalized {
         let clear_empty = self.fork.is_enabled_in(Fork::SpuriousDragon);
+        let mut changed: HashMap<Address, HashMap<U256, U256>> = HashMap::new();
+        for ((address, key), slot) in &self.storage {
+            let created = self.accounts.get(address).is_some_and(|a| a.created);
+            if slot.present != slot.original || (created && !slot.present.is_zero()) {
+                changed.entry(*address).or_default().insert(*key, slot.present);
+            }
+        }
         let mut diff = StateDiff::new();
         for (address, account) in self.accounts {
             let delete = account.selfdestructed || (clear_empty && account.touched && account.is_empty());
@@ -460,12 +469,7 @@ impl<'db> Journal<'db> {
             if !account.exists {
                 continue;
             }
-            let changed_slots: HashMap<U256, U256> = account
-                .storage
-                .iter()
-                .filter(|(_, s)| s.present != s.original || (account.created && !s.present.is_zero()))
-                .map(|(k, s)| (*k, s.present))
-                .collect();
+            let changed_slots = changed.remove(&address).unwrap_or_default();
             if !account.touched && changed_slots.is_empty() && !account.created {
                 continue;
             }

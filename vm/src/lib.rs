@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod env;
 pub mod evm;
 pub mod fork;
+pub mod hashing;
 pub mod interpreter;
 pub mod intrinsic;
 pub mod journal;

@@ -1,0 +1,101 @@
+//! A hasher for the journal's address-keyed maps.
+//!
+//! Addresses are 20 bytes. A general-purpose hasher reads them as overlapping 8-byte words,
+//! and when the key was just written to the stack as a 16-byte and a 4-byte store (which is
+//! how the compiler copies an `Address`), an 8-byte load across the two cannot be forwarded
+//! from the store buffer and stalls. This hasher reads bytes 0..8, 8..16 and 16..20, each
+//! inside one of those stores, and mixes them with a per-map random seed (collisions only
+//! cost time: the map still compares whole keys).
+
+use core::hash::{BuildHasher, Hasher};
+
+/// Builds [`AddressHasher`]s sharing one random seed.
+#[derive(Clone, Copy, Debug)]
+pub struct AddressHashBuilder {
+    seed: u64,
+}
+
+impl Default for AddressHashBuilder {
+    fn default() -> Self {
+        // std's RandomState gives fresh per-thread random keys; hash a constant to get a seed.
+        let seed = std::collections::hash_map::RandomState::new().hash_one(0x4d45_5449_5356_4du64);
+        AddressHashBuilder { seed }
+    }
+}
+
+impl BuildHasher for AddressHashBuilder {
+    type Hasher = AddressHasher;
+
+    #[inline]
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher { state: self.seed }
+    }
+}
+
+/// Folded 64x64->128 multiply: the mixing step.
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let full = (a as u128).wrapping_mul(b as u128);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+const K0: u64 = 0x243f_6a88_85a3_08d3;
+const K1: u64 = 0x1319_8a2e_0370_7344;
+const K2: u64 = 0xa409_3822_299f_31d0;
+
+/// See the module docs.
+#[derive(Clone, Copy, Debug)]
+pub struct AddressHasher {
+    state: u64,
+}
+
+impl Hasher for AddressHasher {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) {
+        if bytes.len() == 20 {
+            let a = u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default());
+            let b = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+            let c = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default()) as u64;
+            self.state = fold_mul(a ^ self.state ^ K0, b ^ K1) ^ fold_mul(c ^ K2, self.state ^ K0);
+        } else {
+            for chunk in bytes.chunks(8) {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                self.state = fold_mul(self.state ^ u64::from_le_bytes(word), K1);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn write_usize(&mut self, _: usize) {
+        // Length prefixes of fixed-size keys carry no information.
+    }
+
+    #[inline(always)]
+    fn finish(&self) -> u64 {
+        self.state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::primitives::Address;
+    use std::collections::HashSet;
+
+    #[test]
+    fn distinct_addresses_spread() {
+        let build = AddressHashBuilder::default();
+        let hashes: HashSet<u64> = (0..10_000u32)
+            .map(|i| {
+                let mut bytes = [0u8; 20];
+                bytes[16..].copy_from_slice(&i.to_be_bytes());
+                build.hash_one(Address::from(bytes))
+            })
+            .collect();
+        assert_eq!(hashes.len(), 10_000);
+        // The top 7 bits (hashbrown's control byte) must vary too.
+        let tops: HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(tops.len() > 100);
+    }
+}
