@@ -18,7 +18,7 @@ pub struct AddressHashBuilder {
 impl Default for AddressHashBuilder {
     fn default() -> Self {
         // std's RandomState gives fresh per-thread random keys; hash a constant to get a seed.
-        let seed = std::collections::hash_map::RandomState::new().hash_one(0x4d45_5449_5356_4du64);
+        let seed = std::collections::hash_map::RandomState::new().hash_one(0x004d_4554_4953_564d_u64);
         AddressHashBuilder { seed }
     }
 }
