@@ -452,14 +452,15 @@ impl<'db> Journal<'db> {
     /// self-destructs, and returns the changes and logs.
     pub fn finalize(self) -> Finalized {
         let clear_empty = self.fork.is_enabled_in(Fork::SpuriousDragon);
-        let mut changed: HashMap<Address, HashMap<U256, U256>> = HashMap::new();
+        let mut changed: HashMap<Address, HashMap<U256, U256>, AddressHashBuilder> =
+            HashMap::with_hasher(AddressHashBuilder::default());
         for ((address, key), slot) in &self.storage {
             let created = self.accounts.get(address).is_some_and(|a| a.created);
             if slot.present != slot.original || (created && !slot.present.is_zero()) {
                 changed.entry(*address).or_default().insert(*key, slot.present);
             }
         }
-        let mut diff = StateDiff::new();
+        let mut diff = StateDiff::with_capacity(self.accounts.len());
         for (address, account) in self.accounts {
             let delete = account.selfdestructed || (clear_empty && account.touched && account.is_empty());
             if delete {
