@@ -97,9 +97,16 @@ impl Stack {
     #[inline(always)]
     pub fn dup(&mut self, n: usize) {
         debug_assert!(n >= 1 && self.data.len() >= n);
-        // SAFETY: DUPn declares n inputs, so the loop checked `len >= n`.
-        let v = unsafe { *self.data.get_unchecked(self.data.len() - n) };
-        self.push(v);
+        let len = self.data.len();
+        // SAFETY: DUPn declares n inputs and one more output, so the loop checked
+        // `len >= n` and `len < STACK_LIMIT`: the source is initialised and the destination
+        // is inside the allocation.
+        unsafe {
+            let p = self.data.as_mut_ptr();
+            let word = read_limbs(p.add(len - n));
+            write_limbs(p.add(len), word);
+            self.data.set_len(len + 1);
+        }
     }
 
     /// SWAPn: exchanges the top with the item `n` below it.
@@ -111,7 +118,44 @@ impl Stack {
         // indices are in bounds and distinct.
         unsafe {
             let p = self.data.as_mut_ptr();
-            core::ptr::swap(p.add(len - 1), p.add(len - 1 - n));
+            let (a, b) = (p.add(len - 1), p.add(len - 1 - n));
+            let (x, y) = (read_limbs(a), read_limbs(b));
+            write_limbs(a, y);
+            write_limbs(b, x);
+        }
+    }
+}
+
+/// Reads a stack word as four 8-byte loads.
+///
+/// Arithmetic leaves its results as four 8-byte stores; copying such a word with 16-byte
+/// vector loads (what the compiler emits for a plain 32-byte copy) straddles two stores,
+/// cannot be forwarded from the store buffer and stalls the pipeline for a dozen cycles.
+/// Volatile reads keep the loads 8 bytes wide.
+///
+/// # Safety
+/// `p` must point to an initialised word of the stack buffer.
+#[inline(always)]
+unsafe fn read_limbs(p: *const U256) -> [u64; 4] {
+    let p = p.cast::<u64>();
+    // SAFETY: the caller guarantees `p` points to 32 initialised bytes, aligned for u64
+    // (U256 is four u64 limbs).
+    unsafe {
+        [p.read_volatile(), p.add(1).read_volatile(), p.add(2).read_volatile(), p.add(3).read_volatile()]
+    }
+}
+
+/// Writes a stack word as four 8-byte stores.
+///
+/// # Safety
+/// `p` must point to a word slot inside the stack buffer's allocation.
+#[inline(always)]
+unsafe fn write_limbs(p: *mut U256, limbs: [u64; 4]) {
+    let p = p.cast::<u64>();
+    // SAFETY: the caller guarantees `p` points to 32 writable bytes, aligned for u64.
+    unsafe {
+        for (i, limb) in limbs.into_iter().enumerate() {
+            p.add(i).write(limb);
         }
     }
 }

@@ -119,14 +119,14 @@ pub(crate) fn exp(f: &mut Frame, cx: &mut Ctx<'_>) {
 #[inline(always)]
 pub(crate) fn signextend(s: &mut Stack) {
     let k = s.pop();
-    let x = s.top();
     let k = k.as_limbs();
     if (k[1] | k[2] | k[3]) != 0 || k[0] >= 31 {
         return;
     }
+    let x = s.pop();
     let sign_bit = k[0] as usize * 8 + 7;
     let (limb, offset) = (sign_bit / 64, sign_bit % 64);
-    let limbs = *x.as_limbs();
+    let limbs = x.into_limbs();
     let negative = (limbs[limb] >> offset) & 1 == 1;
     let low_mask = if offset == 63 { u64::MAX } else { (1u64 << (offset + 1)) - 1 };
     let fill = if negative { u64::MAX } else { 0 };
@@ -141,6 +141,5 @@ pub(crate) fn signextend(s: &mut Stack) {
         };
         *o = (l & keep) | (fill & !keep);
     }
-    let limbs = out;
-    *x = U256::from_limbs(limbs);
+    s.push(U256::from_limbs(out));
 }
