@@ -96,6 +96,25 @@ pub struct Finalized {
     pub logs: Vec<Log>,
 }
 
+/// The maps and buffers of a finished journal, emptied, for the next transaction.
+pub struct JournalBuffers {
+    accounts: HashMap<Address, CachedAccount, AddressHashBuilder>,
+    storage: HashMap<(Address, U256), Slot>,
+    transient: HashMap<(Address, U256), U256>,
+    entries: Vec<Entry>,
+}
+
+impl Default for JournalBuffers {
+    fn default() -> Self {
+        JournalBuffers {
+            accounts: HashMap::with_capacity_and_hasher(8, AddressHashBuilder::default()),
+            storage: HashMap::new(),
+            transient: HashMap::new(),
+            entries: Vec::with_capacity(32),
+        }
+    }
+}
+
 /// The precompile at 0x03 stays touched even when the call that touched it reverted: a
 /// mainnet consensus quirk from block 2,675,119 kept by every client since.
 const RIPEMD160: Address = Address::with_last_byte(3);
@@ -116,15 +135,14 @@ pub struct Journal<'db> {
 impl<'db> Journal<'db> {
     /// An empty journal reading from `db` under `fork`'s rules.
     pub fn new(db: &'db dyn StateReader, fork: Fork) -> Self {
-        Journal {
-            db,
-            fork,
-            accounts: HashMap::with_capacity_and_hasher(8, AddressHashBuilder::default()),
-            storage: HashMap::new(),
-            transient: HashMap::new(),
-            entries: Vec::with_capacity(32),
-            logs: Vec::new(),
-        }
+        Journal::with_buffers(db, fork, JournalBuffers::default())
+    }
+
+    /// A journal that reuses the (empty) maps of an earlier one, so a transaction does not
+    /// allocate them anew (see [`Journal::finalize_reusing`]).
+    pub fn with_buffers(db: &'db dyn StateReader, fork: Fork, buffers: JournalBuffers) -> Self {
+        let JournalBuffers { accounts, storage, transient, entries } = buffers;
+        Journal { db, fork, accounts, storage, transient, entries, logs: Vec::new() }
     }
 
     /// The store beneath.
@@ -451,6 +469,11 @@ impl<'db> Journal<'db> {
     /// Ends the transaction: applies EIP-161 clearing of touched empty accounts and
     /// self-destructs, and returns the changes and logs.
     pub fn finalize(self) -> Finalized {
+        self.finalize_reusing().0
+    }
+
+    /// [`Journal::finalize`], also handing back the emptied maps for the next journal.
+    pub fn finalize_reusing(mut self) -> (Finalized, JournalBuffers) {
         let clear_empty = self.fork.is_enabled_in(Fork::SpuriousDragon);
         let mut changed: HashMap<Address, HashMap<U256, U256>, AddressHashBuilder> =
             HashMap::with_hasher(AddressHashBuilder::default());
@@ -461,7 +484,7 @@ impl<'db> Journal<'db> {
             }
         }
         let mut diff = StateDiff::with_capacity(self.accounts.len());
-        for (address, account) in self.accounts {
+        for (address, account) in self.accounts.drain() {
             let delete = account.selfdestructed || (clear_empty && account.touched && account.is_empty());
             if delete {
                 diff.insert(address, AccountChange::Deleted);
@@ -483,7 +506,16 @@ impl<'db> Journal<'db> {
                 },
             );
         }
-        Finalized { diff, logs: self.logs }
+        self.storage.clear();
+        self.transient.clear();
+        self.entries.clear();
+        let buffers = JournalBuffers {
+            accounts: self.accounts,
+            storage: self.storage,
+            transient: self.transient,
+            entries: self.entries,
+        };
+        (Finalized { diff, logs: self.logs }, buffers)
     }
 
     /// The accounts warmed so far (for tests and tracing).

@@ -46,25 +46,19 @@ pub(crate) enum Started {
     Done(FrameResult),
 }
 
-/// Reusable frame buffers, so that calls do not allocate a fresh 32 KiB stack each time.
+/// Finished frames kept for reuse, with their stack and memory buffers, so that a call
+/// allocates neither a frame nor a 32 KiB stack once the pool is warm.
 #[derive(Default)]
 pub(crate) struct FramePool {
-    stacks: Vec<Stack>,
-    memories: Vec<Memory>,
+    frames: Vec<Box<Frame>>,
 }
 
 impl FramePool {
-    fn take(&mut self) -> (Stack, Memory) {
-        let stack = self.stacks.pop().unwrap_or_default();
-        let memory = self.memories.pop().unwrap_or_default();
-        (stack, memory)
-    }
-
-    fn give(&mut self, mut frame: Frame) {
+    fn give(&mut self, mut frame: Box<Frame>) {
         frame.stack.clear();
         frame.memory.clear();
-        self.stacks.push(frame.stack);
-        self.memories.push(frame.memory);
+        frame.return_data = Bytes::new();
+        self.frames.push(frame);
     }
 }
 
@@ -83,13 +77,31 @@ fn new_frame(
     kind: FrameKind,
     checkpoint: crate::journal::Checkpoint,
 ) -> Box<Frame> {
-    let (stack, memory) = pool.take();
+    if let Some(mut frame) = pool.frames.pop() {
+        let f = &mut *frame;
+        f.pc = 0;
+        f.gas = gas;
+        f.refund = 0;
+        f.code = code;
+        f.input = input;
+        f.address = address;
+        f.code_address = code_address;
+        f.caller = caller;
+        f.value = value;
+        f.is_static = is_static;
+        f.depth = depth;
+        f.output = (0, 0);
+        f.status = Status::Running;
+        f.kind = kind;
+        f.checkpoint = checkpoint;
+        return frame;
+    }
     Box::new(Frame {
         pc: 0,
         gas,
         refund: 0,
-        stack,
-        memory,
+        stack: Stack::default(),
+        memory: Memory::default(),
         code,
         input,
         address,
@@ -233,7 +245,6 @@ fn deposit_code(
 
 /// Ends a frame: keeps or reverts its changes and builds its result.
 fn finish(cx: &mut Ctx<'_>, pool: &mut FramePool, frame: Box<Frame>) -> Result<FrameResult, StateError> {
-    let frame = *frame;
     let output = match frame.status {
         Status::Return | Status::Revert => frame.output_bytes(),
         _ => Bytes::new(),

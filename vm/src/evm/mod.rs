@@ -16,7 +16,7 @@ use crate::fork::Fork;
 use crate::interpreter::analysis::AnalyzedCode;
 use crate::interpreter::{CallKind, CallRequest, CreateRequest, Ctx, HaltReason, Status};
 use crate::intrinsic::{calldata_floor_gas, intrinsic_gas};
-use crate::journal::{Journal, Log};
+use crate::journal::{Journal, JournalBuffers, Log};
 use crate::primitives::{keccak256, Address, Bytes, B256, KECCAK_EMPTY, U256};
 use crate::rlp;
 use crate::state::{StateDiff, StateReader};
@@ -126,6 +126,7 @@ pub struct TxOutcome {
 pub struct Evm {
     code_cache: CodeCache,
     pool: FramePool,
+    journal_buffers: Option<JournalBuffers>,
 }
 
 struct Prepared {
@@ -179,7 +180,8 @@ impl Evm {
     ) -> Result<TxOutcome, TxError> {
         let fork = cfg.fork;
         let prepared = validate_static(block, cfg, tx)?;
-        let mut journal = Journal::new(db, fork);
+        let buffers = self.journal_buffers.take().unwrap_or_default();
+        let mut journal = Journal::with_buffers(db, fork, buffers);
         validate_sender(&mut journal, fork, tx)?;
 
         // Buy gas and bump the nonce.
@@ -328,7 +330,8 @@ impl Evm {
             t.end(&result.output, gas_used, error);
         }
 
-        let finalized = cx.journal.finalize();
+        let (finalized, buffers) = cx.journal.finalize_reusing();
+        self.journal_buffers = Some(buffers);
         Ok(TxOutcome {
             status,
             gas_used,
