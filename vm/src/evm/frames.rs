@@ -50,6 +50,9 @@ pub(crate) enum Started {
 /// allocates neither a frame nor a 32 KiB stack once the pool is warm.
 #[derive(Default)]
 pub(crate) struct FramePool {
+    // Boxed on purpose: the frame stack moves `Box<Frame>`s, and keeping the boxes is what
+    // saves the allocation.
+    #[allow(clippy::vec_box)]
     frames: Vec<Box<Frame>>,
 }
 
