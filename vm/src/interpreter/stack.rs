@@ -64,6 +64,19 @@ impl Stack {
         }
     }
 
+    /// [`Stack::pop`] reading the word as four 8-byte loads (see [`read_limbs`]), for
+    /// instructions that test or mask a word right after arithmetic wrote it.
+    #[inline(always)]
+    pub fn pop_limbs(&mut self) -> U256 {
+        debug_assert!(!self.data.is_empty());
+        let len = self.data.len();
+        // SAFETY: as in `pop`: the dispatch loop guarantees `len >= 1`.
+        unsafe {
+            self.data.set_len(len - 1);
+            U256::from_limbs(read_limbs(self.data.as_ptr().add(len - 1)))
+        }
+    }
+
     /// Pushes a word. The dispatch loop guarantees room for it.
     #[inline(always)]
     pub fn push(&mut self, value: U256) {

@@ -30,15 +30,15 @@ pub(crate) fn sub(s: &mut Stack) {
 #[inline(always)]
 pub(crate) fn div(s: &mut Stack) {
     let a = s.pop();
-    let b = s.top();
-    *b = if b.is_zero() { U256::ZERO } else { a / *b };
+    let b = s.pop();
+    s.push(if b.is_zero() { U256::ZERO } else { a / b });
 }
 
 #[inline(always)]
 pub(crate) fn rem(s: &mut Stack) {
     let a = s.pop();
-    let b = s.top();
-    *b = if b.is_zero() { U256::ZERO } else { a % *b };
+    let b = s.pop();
+    s.push(if b.is_zero() { U256::ZERO } else { a % b });
 }
 
 /// Whether a word is negative in two's complement.
@@ -59,33 +59,33 @@ fn abs(v: U256) -> U256 {
 #[inline(always)]
 pub(crate) fn sdiv(s: &mut Stack) {
     let a = s.pop();
-    let b = s.top();
-    *b = if b.is_zero() {
+    let b = s.pop();
+    s.push(if b.is_zero() {
         U256::ZERO
     } else {
-        let q = abs(a) / abs(*b);
-        if is_neg(a) != is_neg(*b) {
+        let q = abs(a) / abs(b);
+        if is_neg(a) != is_neg(b) {
             q.wrapping_neg()
         } else {
             q
         }
-    };
+    });
 }
 
 #[inline(always)]
 pub(crate) fn smod(s: &mut Stack) {
     let a = s.pop();
-    let b = s.top();
-    *b = if b.is_zero() {
+    let b = s.pop();
+    s.push(if b.is_zero() {
         U256::ZERO
     } else {
-        let r = abs(a) % abs(*b);
+        let r = abs(a) % abs(b);
         if is_neg(a) {
             r.wrapping_neg()
         } else {
             r
         }
-    };
+    });
 }
 
 #[inline(always)]
@@ -123,7 +123,7 @@ pub(crate) fn signextend(s: &mut Stack) {
     if (k[1] | k[2] | k[3]) != 0 || k[0] >= 31 {
         return;
     }
-    let x = s.pop();
+    let x = s.pop_limbs();
     let sign_bit = k[0] as usize * 8 + 7;
     let (limb, offset) = (sign_bit / 64, sign_bit % 64);
     let limbs = x.into_limbs();
