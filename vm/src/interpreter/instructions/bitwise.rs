@@ -48,15 +48,15 @@ pub(crate) fn sgt(s: &mut Stack) {
 
 #[inline(always)]
 pub(crate) fn eq(s: &mut Stack) {
-    let a = s.pop();
-    let b = s.top();
-    *b = bool_word(a == *b);
+    let a = s.pop_limbs();
+    let b = s.pop_limbs();
+    s.push(bool_word(a == b));
 }
 
 #[inline(always)]
 pub(crate) fn iszero(s: &mut Stack) {
-    let a = s.top();
-    *a = bool_word(a.is_zero());
+    let a = s.pop_limbs();
+    s.push(bool_word(a.is_zero()));
 }
 
 #[inline(always)]

@@ -26,7 +26,8 @@ pub(crate) fn jump(s: &mut Stack, code: &AnalyzedCode) -> Option<usize> {
 #[inline(always)]
 pub(crate) fn jumpi(s: &mut Stack, code: &AnalyzedCode, next: usize) -> Option<usize> {
     let dest = s.pop();
-    let cond = s.pop();
+    // The condition usually comes straight from a comparison: read it limb by limb.
+    let cond = s.pop_limbs();
     if cond.is_zero() {
         Some(next)
     } else {
