@@ -48,15 +48,17 @@ pub(crate) fn sgt(s: &mut Stack) {
 
 #[inline(always)]
 pub(crate) fn eq(s: &mut Stack) {
-    let a = s.pop_limbs();
-    let b = s.pop_limbs();
-    s.push(bool_word(a == b));
+    // Compared as scalars: a vector compare would spill the limbs and reload them wide.
+    let a = s.pop_limbs().into_limbs();
+    let b = s.pop_limbs().into_limbs();
+    let diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]);
+    s.push(bool_word(diff == 0));
 }
 
 #[inline(always)]
 pub(crate) fn iszero(s: &mut Stack) {
-    let a = s.pop_limbs();
-    s.push(bool_word(a.is_zero()));
+    let a = s.pop_limbs().into_limbs();
+    s.push(bool_word((a[0] | a[1] | a[2] | a[3]) == 0));
 }
 
 #[inline(always)]

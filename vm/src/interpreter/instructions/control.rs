@@ -27,8 +27,8 @@ pub(crate) fn jump(s: &mut Stack, code: &AnalyzedCode) -> Option<usize> {
 pub(crate) fn jumpi(s: &mut Stack, code: &AnalyzedCode, next: usize) -> Option<usize> {
     let dest = s.pop();
     // The condition usually comes straight from a comparison: read it limb by limb.
-    let cond = s.pop_limbs();
-    if cond.is_zero() {
+    let cond = s.pop_limbs().into_limbs();
+    if (cond[0] | cond[1] | cond[2] | cond[3]) == 0 {
         Some(next)
     } else {
         destination(code, dest)
