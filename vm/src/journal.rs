@@ -46,6 +46,8 @@ pub(crate) struct CachedAccount {
     pub(crate) created: bool,
     pub(crate) selfdestructed: bool,
     pub(crate) touched: bool,
+    /// Set by `finalize` when a slot of this account differs from its original value.
+    pub(crate) dirty_storage: bool,
 }
 
 impl CachedAccount {
@@ -239,6 +241,7 @@ impl<'db> Journal<'db> {
             created: false,
             selfdestructed: false,
             touched: false,
+            dirty_storage: false,
         })
     }
 
@@ -475,12 +478,13 @@ impl<'db> Journal<'db> {
     /// [`Journal::finalize`], also handing back the emptied maps for the next journal.
     pub fn finalize_reusing(mut self) -> (Finalized, JournalBuffers) {
         let clear_empty = self.fork.is_enabled_in(Fork::SpuriousDragon);
-        let mut changed: HashMap<Address, HashMap<U256, U256>, AddressHashBuilder> =
-            HashMap::with_hasher(AddressHashBuilder::default());
-        for ((address, key), slot) in &self.storage {
-            let created = self.accounts.get(address).is_some_and(|a| a.created);
-            if slot.present != slot.original || (created && !slot.present.is_zero()) {
-                changed.entry(*address).or_default().insert(*key, slot.present);
+        // Three passes, no intermediate map: flag accounts with written slots, emit account
+        // changes (storage maps empty), then file each written slot under its account.
+        for ((address, _), slot) in &self.storage {
+            if slot.present != slot.original {
+                if let Some(account) = self.accounts.get_mut(address) {
+                    account.dirty_storage = true;
+                }
             }
         }
         let mut diff = StateDiff::with_capacity(self.accounts.len());
@@ -490,11 +494,7 @@ impl<'db> Journal<'db> {
                 diff.insert(address, AccountChange::Deleted);
                 continue;
             }
-            if !account.exists {
-                continue;
-            }
-            let changed_slots = changed.remove(&address).unwrap_or_default();
-            if !account.touched && changed_slots.is_empty() && !account.created {
+            if !account.exists || !(account.touched || account.created || account.dirty_storage) {
                 continue;
             }
             diff.insert(
@@ -502,9 +502,16 @@ impl<'db> Journal<'db> {
                 AccountChange::Updated {
                     info: account.info,
                     storage_cleared: account.created,
-                    storage: changed_slots,
+                    storage: HashMap::new(),
                 },
             );
+        }
+        for ((address, key), slot) in self.storage.drain() {
+            if let Some(AccountChange::Updated { storage_cleared, storage, .. }) = diff.get_mut(&address) {
+                if slot.present != slot.original || (*storage_cleared && !slot.present.is_zero()) {
+                    storage.insert(key, slot.present);
+                }
+            }
         }
         self.storage.clear();
         self.transient.clear();
