@@ -16,8 +16,10 @@ build:
 # state-test suites and block replay through the CLI: all with optimisations on.
 test: unit conformance
 
+# The default members, plus the bench crate's differential tests (revm vs MetisVM).
 unit:
 	cargo test --profile $(PROFILE)
+	cargo test --profile $(PROFILE) -p metisvm-bench
 
 $(BIN): FORCE
 	cargo build --profile $(PROFILE) -p metisvm
