@@ -1,4 +1,5 @@
-//! STOP, JUMP, JUMPI, JUMPDEST, PC, GAS, RETURN, REVERT, INVALID and undefined opcodes.
+//! STOP, JUMP, JUMPI, RETURN, REVERT and INVALID (also used for undefined opcodes). PC, GAS
+//! and JUMPDEST are one-liners written inline in the dispatch loop.
 
 use crate::interpreter::analysis::AnalyzedCode;
 use crate::interpreter::stack::Stack;
