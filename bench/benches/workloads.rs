@@ -6,41 +6,22 @@
 //! cargo bench -p metisvm-bench --bench workloads -- snailtracer
 //! ```
 
-use std::time::{Duration, Instant};
+mod common;
 
+use std::time::Duration;
+
+use common::{bench_workload, GroupTiming};
 use criterion::{criterion_group, criterion_main, Criterion};
-use metisvm_bench::{benchmarks_dir, check_agreement, load_paths, EngineKind, LoadOptions, Workload};
-
-/// Benchmarks `workload` on every engine, timing only [`metisvm_bench::Runner::run`].
-pub fn bench_workload(c: &mut Criterion, workload: &Workload) {
-    let agreed =
-        check_agreement(workload, &EngineKind::ALL).unwrap_or_else(|err| panic!("{}: {err}", workload.id()));
-    let mut group = c.benchmark_group(workload.id());
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    for mut runner in agreed.runners {
-        group.bench_function(runner.kind().name(), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    runner.prepare();
-                    let start = Instant::now();
-                    let gas = runner.run();
-                    total += start.elapsed();
-                    gas.unwrap_or_else(|err| panic!("{err}"));
-                }
-                total
-            });
-        });
-    }
-    group.finish();
-}
+use metisvm_bench::{benchmarks_dir, load_paths, LoadOptions};
 
 fn workloads(c: &mut Criterion) {
     let root = benchmarks_dir();
     let all = load_paths(&[root], &LoadOptions::default())
         .unwrap_or_else(|err| panic!("{err} (set METISVM_BENCHMARKS)"));
+    let timing =
+        GroupTiming { samples: 10, warm_up: Duration::from_millis(500), measurement: Duration::from_secs(2) };
     for workload in &all {
-        bench_workload(c, workload);
+        bench_workload(c, workload, &timing);
     }
 }
 
