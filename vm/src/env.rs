@@ -160,8 +160,33 @@ pub fn fake_exponential(factor: U256, numerator: U256, denominator: U256) -> U25
     let mut accum = factor.saturating_mul(denominator);
     while !accum.is_zero() {
         output = output.saturating_add(accum);
+        if output == U256::MAX {
+            // Saturated: further terms cannot change the result, and with absurd inputs
+            // (a fixture's excess blob gas of 2^64 - 1) they would take practically forever.
+            break;
+        }
         accum = accum.saturating_mul(numerator) / denominator.saturating_mul(i);
         i += U256::from(1);
     }
     output / denominator
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_gas_price_matches_known_points() {
+        // EIP-4844: the price is 1 wei at zero excess and grows by e^(excess / fraction).
+        assert_eq!(blob_gas_price(0, 3_338_477), U256::from(1));
+        assert_eq!(blob_gas_price(3_338_477, 3_338_477), U256::from(2)); // floor(e)
+        assert_eq!(blob_gas_price(10 * 3_338_477, 3_338_477), U256::from(22_026));
+        // floor(e^10)
+    }
+
+    #[test]
+    fn absurd_excess_saturates_instead_of_looping() {
+        // Without the saturation stop this would iterate about 2^64 times.
+        assert_eq!(blob_gas_price(u64::MAX, 1), U256::MAX);
+    }
 }

@@ -1,25 +1,27 @@
-//! A hasher for the journal's address-keyed maps.
+//! A hasher for the journal's map of accounts, keyed by address.
 //!
 //! Addresses are 20 bytes. A general-purpose hasher reads them as overlapping 8-byte words,
 //! and when the key was just written to the stack as a 16-byte and a 4-byte store (which is
 //! how the compiler copies an `Address`), an 8-byte load across the two cannot be forwarded
 //! from the store buffer and stalls. This hasher reads bytes 0..8, 8..16 and 16..20, each
-//! inside one of those stores, and mixes them with a per-map random seed (collisions only
-//! cost time: the map still compares whole keys).
+//! inside one of those stores, and mixes each of them with its own secret random seed, so
+//! no choice of address bytes can cancel a term: crafting colliding addresses needs the
+//! seeds. (Collisions would only cost time; the map still compares whole keys.)
 
 use core::hash::{BuildHasher, Hasher};
 
 /// Builds [`AddressHasher`]s sharing one random seed.
 #[derive(Clone, Copy, Debug)]
 pub struct AddressHashBuilder {
-    seed: u64,
+    seeds: [u64; 3],
 }
 
 impl Default for AddressHashBuilder {
     fn default() -> Self {
-        // std's RandomState gives fresh per-thread random keys; hash a constant to get a seed.
-        let seed = std::collections::hash_map::RandomState::new().hash_one(0x004d_4554_4953_564d_u64);
-        AddressHashBuilder { seed }
+        // std's RandomState gives fresh random keys; hashing constants yields the seeds.
+        let random = std::collections::hash_map::RandomState::new();
+        let seeds = [random.hash_one(1u8), random.hash_one(2u8), random.hash_one(3u8) | 1];
+        AddressHashBuilder { seeds }
     }
 }
 
@@ -28,7 +30,7 @@ impl BuildHasher for AddressHashBuilder {
 
     #[inline]
     fn build_hasher(&self) -> AddressHasher {
-        AddressHasher { state: self.seed }
+        AddressHasher { seeds: self.seeds, state: 0 }
     }
 }
 
@@ -39,13 +41,10 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (full as u64) ^ ((full >> 64) as u64)
 }
 
-const K0: u64 = 0x243f_6a88_85a3_08d3;
-const K1: u64 = 0x1319_8a2e_0370_7344;
-const K2: u64 = 0xa409_3822_299f_31d0;
-
 /// See the module docs.
 #[derive(Clone, Copy, Debug)]
 pub struct AddressHasher {
+    seeds: [u64; 3],
     state: u64,
 }
 
@@ -56,12 +55,13 @@ impl Hasher for AddressHasher {
             let a = u64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default());
             let b = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
             let c = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default()) as u64;
-            self.state = fold_mul(a ^ self.state ^ K0, b ^ K1) ^ fold_mul(c ^ K2, self.state ^ K0);
+            let [s0, s1, s2] = self.seeds;
+            self.state = fold_mul(fold_mul(a ^ s0, b ^ s1) ^ c ^ self.state, s2);
         } else {
             for chunk in bytes.chunks(8) {
                 let mut word = [0u8; 8];
                 word[..chunk.len()].copy_from_slice(chunk);
-                self.state = fold_mul(self.state ^ u64::from_le_bytes(word), K1);
+                self.state = fold_mul(self.state ^ u64::from_le_bytes(word) ^ self.seeds[0], self.seeds[2]);
             }
         }
     }
@@ -97,5 +97,20 @@ mod tests {
         // The top 7 bits (hashbrown's control byte) must vary too.
         let tops: HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
         assert!(tops.len() > 100);
+    }
+
+    #[test]
+    fn fixed_middle_bytes_do_not_collapse_the_hash() {
+        // With any input word fixed (here bytes 8..16), varying another must still spread.
+        let build = AddressHashBuilder::default();
+        let hashes: HashSet<u64> = (0..10_000u64)
+            .map(|i| {
+                let mut bytes = [0u8; 20];
+                bytes[..8].copy_from_slice(&i.to_le_bytes());
+                bytes[8..16].copy_from_slice(&0x1319_8a2e_0370_7344u64.to_le_bytes());
+                build.hash_one(Address::from(bytes))
+            })
+            .collect();
+        assert_eq!(hashes.len(), 10_000);
     }
 }

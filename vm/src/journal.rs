@@ -98,6 +98,19 @@ pub struct Finalized {
     pub logs: Vec<Log>,
 }
 
+/// The cached account at `address`, read from `db` on first use.
+#[inline]
+fn load_account<'m>(
+    accounts: &'m mut HashMap<Address, CachedAccount, AddressHashBuilder>,
+    db: &dyn StateReader,
+    address: Address,
+) -> Result<&'m mut CachedAccount, StateError> {
+    match accounts.entry(address) {
+        hashbrown::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+        hashbrown::hash_map::Entry::Vacant(v) => Ok(v.insert(Journal::read_account(db, address)?)),
+    }
+}
+
 /// The maps and buffers of a finished journal, emptied, for the next transaction.
 pub struct JournalBuffers {
     accounts: HashMap<Address, CachedAccount, AddressHashBuilder>,
@@ -215,11 +228,7 @@ impl<'db> Journal<'db> {
     /// Loads `address` into the cache (without warming it) and returns it.
     #[inline]
     pub(crate) fn load(&mut self, address: Address) -> Result<&mut CachedAccount, StateError> {
-        let db = self.db;
-        match self.accounts.entry(address) {
-            hashbrown::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
-            hashbrown::hash_map::Entry::Vacant(v) => Ok(v.insert(Self::read_account(db, address)?)),
-        }
+        load_account(&mut self.accounts, self.db, address)
     }
 
     #[cold]
@@ -263,10 +272,10 @@ impl<'db> Journal<'db> {
             || crate::precompiles::is_precompile(address, self.fork)
     }
 
-    /// Marks `address` and `slot` warm without journaling (the transaction's start:
-    /// access lists, sender, recipient, precompiles, coinbase).
+    /// Marks `address` and `slot` warm without journaling (the access list, at the
+    /// transaction's start).
     pub fn prewarm_slot(&mut self, address: Address, slot: U256) -> Result<(), StateError> {
-        self.load_slot(address, slot)?.0.is_warm = true;
+        self.load_slot(address, slot)?.is_warm = true;
         self.load(address)?.is_warm = true;
         Ok(())
     }
@@ -282,25 +291,27 @@ impl<'db> Journal<'db> {
         self.accounts.get(address).expect("account loaded before use")
     }
 
-    /// The slot (loaded on first use) and whether its account was created by this transaction.
+    /// The slot, loaded on first use: one map lookup when it is cached, and the account is
+    /// consulted only on a miss (a created or missing account has no stored slots).
+    /// `mark_created` zeroes the originals of cached slots, so `original` is always the
+    /// value at the start of the transaction as EIP-2200 defines it.
     #[inline]
-    fn load_slot(&mut self, address: Address, slot: U256) -> Result<(&mut Slot, bool), StateError> {
+    fn load_slot(&mut self, address: Address, slot: U256) -> Result<&mut Slot, StateError> {
         let db = self.db;
-        let account = self.load(address)?;
-        let (created, exists) = (account.created, account.exists);
-        let slot = match self.storage.entry((address, slot)) {
-            hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
+        match self.storage.entry((address, slot)) {
+            hashbrown::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
             hashbrown::hash_map::Entry::Vacant(v) => {
-                let value = if created || !exists { U256::ZERO } else { db.storage(address, slot)? };
-                v.insert(Slot { original: value, present: value, is_warm: false })
+                let account = load_account(&mut self.accounts, db, address)?;
+                let value =
+                    if account.created || !account.exists { U256::ZERO } else { db.storage(address, slot)? };
+                Ok(v.insert(Slot { original: value, present: value, is_warm: false }))
             }
-        };
-        Ok((slot, created))
+        }
     }
 
     /// SLOAD: the slot's value and whether it was cold (it is warm afterwards).
     pub fn sload(&mut self, address: Address, slot: U256) -> Result<(U256, bool), StateError> {
-        let (s, _) = self.load_slot(address, slot)?;
+        let s = self.load_slot(address, slot)?;
         let cold = !s.is_warm;
         s.is_warm = true;
         let value = s.present;
@@ -317,11 +328,11 @@ impl<'db> Journal<'db> {
         slot: U256,
         value: U256,
     ) -> Result<(U256, U256, bool), StateError> {
-        let (s, created) = self.load_slot(address, slot)?;
+        let s = self.load_slot(address, slot)?;
         let cold = !s.is_warm;
         s.is_warm = true;
         let current = s.present;
-        let original = if created { U256::ZERO } else { s.original };
+        let original = s.original;
         s.present = value;
         if cold {
             self.entries.push(Entry::SlotWarmed(address, slot));

@@ -1,7 +1,8 @@
 //! The one source of truth for opcode metadata: name, immediate size, stack inputs and
 //! outputs, the fork that introduced the opcode, and its static gas per fork.
 //!
-//! The interpreter's dispatch table, the tracer and the disassembler all read [`OPCODES`]
+//! The interpreter's dispatch tables (from [`OPCODE_TABLE`], the same data as a constant),
+//! the tracer and the disassembler all read [`OPCODES`]
 //! and [`static_gas`]. Static gas per fork is built by copying the previous fork's price
 //! and patching it, each patch naming its EIP. Dynamic costs (memory, cold access, value
 //! transfer, ...) are charged by the instructions themselves.

@@ -215,7 +215,11 @@ pub fn execute_block(evm: &mut Evm, block: &Block, state: &mut MemoryState) -> E
             }
         };
         state.commit(&outcome.diff);
-        cumulative += outcome.gas_used;
+        let Some(total) = cumulative.checked_add(outcome.gas_used) else {
+            out.error = Some(format!("tx {i} ({}): cumulative gas overflows 64 bits", tx.hash));
+            return out;
+        };
+        cumulative = total;
         let success = outcome.status.is_success();
         out.txs.push(TxResult {
             hash: tx.hash,

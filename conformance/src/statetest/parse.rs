@@ -14,7 +14,7 @@ pub struct StateTest {
     pub name: String,
     /// The pre-state.
     pub pre: MemoryState,
-    /// The block environment (fork-specific fields are adjusted per case).
+    /// The block environment, shared by every case.
     pub block: BlockEnv,
     /// Chain id from `config`, else 1.
     pub chain_id: u64,

@@ -155,14 +155,11 @@ pub(crate) fn start_call(
         };
         return Ok(Started::Done(result));
     }
-    let code = match req.code {
-        Some(code) => code,
-        None => {
-            let account = cx.journal.load(req.code_address)?;
-            let (hash, code) = (account.info.code_hash, account.code().clone());
-            cx.code_cache.get_or_analyze(hash, &code)
-        }
-    };
+    // Resolved only now, after the precompile check: `code_address` already follows an
+    // EIP-7702 delegation.
+    let account = cx.journal.load(req.code_address)?;
+    let (hash, code) = (account.info.code_hash, account.code().clone());
+    let code = cx.code_cache.get_or_analyze(hash, &code);
     if code.is_empty() {
         return Ok(Started::Done(FrameResult::stopped(req.gas)));
     }
@@ -265,17 +262,16 @@ fn finish(cx: &mut Ctx<'_>, pool: &mut FramePool, frame: Box<Frame>) -> Result<F
         gas_left = 0;
     }
     let refund = if status.is_success() { frame.refund } else { 0 };
-    let output = match (frame.kind, status) {
-        // A successful creation returns no data to its creator.
-        (FrameKind::Create { .. }, s) if s.is_success() => output,
-        (_, Status::Halt(_)) => Bytes::new(),
-        _ => output,
-    };
+    // A halt returns no data. A successful creation's output is its deployed code, which
+    // the top level reports; a creating frame sees empty return data (see `resume`).
+    let output = if matches!(status, Status::Halt(_)) { Bytes::new() } else { output };
     pool.give(frame);
     Ok(FrameResult { status, gas_left, refund, output })
 }
 
-/// Folds a child's result into its suspended parent.
+/// Folds a child's result into its suspended parent. The one word it pushes is the output
+/// the parent's CALL*/CREATE* declared; the instruction popped its inputs (three or more)
+/// and pushed nothing, so the stack has room.
 fn resume(parent: &mut Frame, kind: FrameKind, result: FrameResult) {
     parent.gas += result.gas_left;
     let ok = result.status.is_success();

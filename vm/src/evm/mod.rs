@@ -96,6 +96,20 @@ pub enum ExecStatus {
 }
 
 impl ExecStatus {
+    /// The status of a finished top-level frame. `execute` only returns frames that ended
+    /// (stopped, returned, self-destructed, reverted or halted).
+    pub(crate) fn of_finished(status: Status) -> ExecStatus {
+        match status {
+            Status::Stop | Status::Return | Status::SelfDestruct => ExecStatus::Success,
+            Status::Revert => ExecStatus::Revert,
+            Status::Halt(reason) => ExecStatus::Halt(reason),
+            Status::Running | Status::Suspended | Status::Fatal => {
+                debug_assert!(false, "execute returned an unfinished frame: {status:?}");
+                ExecStatus::Halt(HaltReason::InvalidOpcode)
+            }
+        }
+    }
+
     /// Whether execution succeeded (receipt status 1).
     pub fn is_success(self) -> bool {
         self == ExecStatus::Success
@@ -278,7 +292,6 @@ impl Evm {
                     is_static: false,
                     ret_offset: 0,
                     ret_len: 0,
-                    code: None,
                     precompiles_disabled,
                 };
                 let started = start_call(&mut cx, pool, req, 0)?;
@@ -286,12 +299,7 @@ impl Evm {
             }
         };
 
-        let status = match result.status {
-            s if s.is_success() => ExecStatus::Success,
-            Status::Revert => ExecStatus::Revert,
-            Status::Halt(reason) => ExecStatus::Halt(reason),
-            _ => ExecStatus::Halt(HaltReason::InvalidOpcode),
-        };
+        let status = ExecStatus::of_finished(result.status);
         if status.is_success() {
             refund_counter += result.refund;
         } else {
@@ -374,7 +382,8 @@ fn validate_static(block: &BlockEnv, cfg: &CfgEnv, tx: &TxEnv) -> Result<Prepare
     if fork.is_enabled_in(Fork::Osaka) && tx.gas_limit > TX_GAS_LIMIT_CAP {
         return Err(InvalidTransaction::GasLimitAboveCap);
     }
-    if tx.nonce == u64::MAX && fork.is_enabled_in(Fork::Berlin) {
+    // EIP-2681; applied in every fork, since no account can ever reach this nonce.
+    if tx.nonce == u64::MAX {
         return Err(InvalidTransaction::NonceOverflow);
     }
     if tx.to.is_none() && fork.is_enabled_in(Fork::Shanghai) && tx.data.len() > 2 * MAX_CODE_SIZE {

@@ -9,7 +9,7 @@
 use super::frames::{execute, start_call};
 use super::{Evm, ExecStatus, TxOutcome};
 use crate::env::{BlockEnv, CfgEnv, TxEnv};
-use crate::interpreter::{CallKind, CallRequest, Ctx, HaltReason, Status};
+use crate::interpreter::{CallKind, CallRequest, Ctx};
 use crate::journal::Journal;
 use crate::primitives::{Address, Bytes, U256};
 use crate::state::StateReader;
@@ -63,17 +63,11 @@ impl Evm {
             is_static: false,
             ret_offset: 0,
             ret_len: 0,
-            code: None,
             precompiles_disabled: false,
         };
         let started = start_call(&mut cx, pool, req, 0)?;
         let result = execute(&mut cx, pool, started)?;
-        let status = match result.status {
-            s if s.is_success() => ExecStatus::Success,
-            Status::Revert => ExecStatus::Revert,
-            Status::Halt(reason) => ExecStatus::Halt(reason),
-            _ => ExecStatus::Halt(HaltReason::InvalidOpcode),
-        };
+        let status = ExecStatus::of_finished(result.status);
         let finalized = cx.journal.finalize();
         Ok(TxOutcome {
             status,

@@ -136,8 +136,6 @@ pub struct CallRequest {
     pub ret_offset: usize,
     /// How many output bytes the caller wants.
     pub ret_len: usize,
-    /// The code to run (already resolved through an EIP-7702 delegation).
-    pub code: Option<Arc<AnalyzedCode>>,
     /// EIP-7702: a delegated account's code never runs a precompile.
     pub precompiles_disabled: bool,
 }

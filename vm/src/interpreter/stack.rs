@@ -2,7 +2,9 @@
 //!
 //! Bounds are checked once per instruction by the dispatch loop against the opcode table
 //! ([`crate::opcodes::OPCODES`]): an instruction body may pop its declared inputs and push
-//! its declared outputs without further checks.
+//! its declared outputs without further checks. The unchecked operations are therefore
+//! crate-private; the only push outside an instruction body is the executor's result of a
+//! finished CALL or CREATE, into the parent that popped at least three inputs for it.
 
 use crate::primitives::U256;
 
@@ -52,7 +54,7 @@ impl Stack {
 
     /// Removes the top item. The dispatch loop guarantees one is there.
     #[inline(always)]
-    pub fn pop(&mut self) -> U256 {
+    pub(crate) fn pop(&mut self) -> U256 {
         debug_assert!(!self.data.is_empty());
         let len = self.data.len();
         // SAFETY: the dispatch loop checked `len >= inputs` for the running opcode, and
@@ -67,7 +69,7 @@ impl Stack {
     /// [`Stack::pop`] reading the word as four 8-byte loads (see [`read_limbs`]), for
     /// instructions that test or mask a word right after arithmetic wrote it.
     #[inline(always)]
-    pub fn pop_limbs(&mut self) -> U256 {
+    pub(crate) fn pop_limbs(&mut self) -> U256 {
         debug_assert!(!self.data.is_empty());
         let len = self.data.len();
         // SAFETY: as in `pop`: the dispatch loop guarantees `len >= 1`.
@@ -79,8 +81,8 @@ impl Stack {
 
     /// Pushes a word. The dispatch loop guarantees room for it.
     #[inline(always)]
-    pub fn push(&mut self, value: U256) {
-        debug_assert!(self.data.len() < STACK_LIMIT);
+    pub(crate) fn push(&mut self, value: U256) {
+        debug_assert!(self.data.len() < STACK_LIMIT && self.data.capacity() >= STACK_LIMIT);
         let len = self.data.len();
         // SAFETY: the buffer was allocated with capacity STACK_LIMIT and never shrinks; the
         // dispatch loop checked that the opcode's growth keeps `len < STACK_LIMIT`, so slot
@@ -93,7 +95,7 @@ impl Stack {
 
     /// The top item, to be replaced in place by unary and binary operations.
     #[inline(always)]
-    pub fn top(&mut self) -> &mut U256 {
+    pub(crate) fn top(&mut self) -> &mut U256 {
         debug_assert!(!self.data.is_empty());
         let n = self.data.len();
         // SAFETY: the dispatch loop guarantees at least one item (see `pop`).
@@ -108,7 +110,7 @@ impl Stack {
 
     /// DUPn: copies the `n`th item (1-based) to the top.
     #[inline(always)]
-    pub fn dup(&mut self, n: usize) {
+    pub(crate) fn dup(&mut self, n: usize) {
         debug_assert!(n >= 1 && self.data.len() >= n);
         let len = self.data.len();
         // SAFETY: DUPn declares n inputs and one more output, so the loop checked
@@ -124,7 +126,7 @@ impl Stack {
 
     /// SWAPn: exchanges the top with the item `n` below it.
     #[inline(always)]
-    pub fn swap(&mut self, n: usize) {
+    pub(crate) fn swap(&mut self, n: usize) {
         let len = self.data.len();
         debug_assert!(len > n);
         // SAFETY: SWAPn declares n + 1 inputs, so the loop checked `len >= n + 1`; both

@@ -90,8 +90,8 @@ pub fn is_precompile(address: &Address, fork: Fork) -> bool {
     }
 }
 
-/// The precompile addresses active under `fork`, warm from the start of every transaction
-/// (EIP-2929).
+/// The precompile addresses active under `fork`. EIP-2929 makes them warm in every
+/// transaction; the journal tests membership with [`is_precompile`] rather than this list.
 pub fn addresses(fork: Fork) -> Vec<Address> {
     IDS.iter()
         .filter(|&&id| activation(id).is_some_and(|since| fork.is_enabled_in(since)))

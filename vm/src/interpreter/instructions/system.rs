@@ -208,9 +208,6 @@ fn call_common(f: &mut Frame, cx: &mut Ctx<'_>, kind: CallKind) {
         f.stack.push(U256::ZERO);
         return;
     }
-    let code_account = state!(f, cx, cx.journal.load(code_address));
-    let (code_hash, code) = (code_account.info.code_hash, code_account.code().clone());
-    let code = cx.code_cache.get_or_analyze(code_hash, &code);
     let (target, caller, callee_value) = match kind {
         CallKind::Call | CallKind::StaticCall => (to, f.address, value),
         CallKind::CallCode => (f.address, f.address, value),
@@ -228,7 +225,6 @@ fn call_common(f: &mut Frame, cx: &mut Ctx<'_>, kind: CallKind) {
         is_static: f.is_static || kind == CallKind::StaticCall,
         ret_offset: super::as_usize_saturated(out_offset),
         ret_len: super::as_usize_saturated(out_len),
-        code: Some(code),
         precompiles_disabled,
     })));
     f.status = Status::Suspended;
