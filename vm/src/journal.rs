@@ -448,6 +448,16 @@ impl<'db> Journal<'db> {
         self.accounts.get(address).is_some_and(|a| a.created)
     }
 
+    /// Whether a contract cannot be created at `address`: it already has a nonce, code or
+    /// storage (EIP-684, EIP-7610).
+    pub fn is_create_collision(&mut self, address: Address) -> Result<bool, StateError> {
+        let account = self.load(address)?;
+        if account.info.nonce != 0 || !account.code().is_empty() {
+            return Ok(true);
+        }
+        self.has_storage(address)
+    }
+
     /// Whether `address` has storage in the store or in this transaction (EIP-7610).
     pub fn has_storage(&mut self, address: Address) -> Result<bool, StateError> {
         if self.storage.iter().any(|((a, _), s)| *a == address && !s.present.is_zero()) {

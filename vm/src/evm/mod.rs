@@ -28,6 +28,8 @@ use std::sync::Arc;
 
 /// EIP-170 maximum deployed code size.
 pub const MAX_CODE_SIZE: usize = 0x6000;
+/// EIP-3860 maximum initcode size (Shanghai): twice the code size limit.
+pub const MAX_INITCODE_SIZE: usize = 2 * MAX_CODE_SIZE;
 /// EIP-7825 transaction gas limit cap (Osaka).
 pub const TX_GAS_LIMIT_CAP: u64 = 1 << 24;
 /// EIP-7594 maximum blobs per transaction (Osaka).
@@ -244,9 +246,7 @@ impl Evm {
             None => {
                 let address = create_address(sender, tx.nonce);
                 cx.journal.prewarm_account(address)?;
-                let target = cx.journal.load(address)?;
-                let collision = target.info.nonce != 0 || !target.code().is_empty();
-                if collision || cx.journal.has_storage(address)? {
+                if cx.journal.is_create_collision(address)? {
                     frames::FrameResult {
                         status: Status::Halt(HaltReason::CreateCollision),
                         gas_left: 0,
@@ -386,7 +386,7 @@ fn validate_static(block: &BlockEnv, cfg: &CfgEnv, tx: &TxEnv) -> Result<Prepare
     if tx.nonce == u64::MAX {
         return Err(InvalidTransaction::NonceOverflow);
     }
-    if tx.to.is_none() && fork.is_enabled_in(Fork::Shanghai) && tx.data.len() > 2 * MAX_CODE_SIZE {
+    if tx.to.is_none() && fork.is_enabled_in(Fork::Shanghai) && tx.data.len() > MAX_INITCODE_SIZE {
         return Err(InvalidTransaction::InitcodeTooLarge);
     }
     if tx.gas_limit > block.gas_limit {

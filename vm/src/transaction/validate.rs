@@ -29,15 +29,7 @@ use crate::fork::Fork;
 use crate::intrinsic::calldata_floor_gas_of;
 use crate::primitives::{Address, U256};
 
-/// The largest initcode a creation may carry from Shanghai (EIP-3860): twice the EIP-170
-/// code size limit.
-pub const MAX_INITCODE_SIZE: usize = 2 * 24_576;
-
-/// The most gas one transaction may ask for from Osaka (EIP-7825).
-pub const TX_GAS_LIMIT_CAP: u64 = 1 << 24;
-
-/// The most blobs one transaction may carry from Osaka (EIP-7594).
-pub const MAX_BLOBS_PER_TX_OSAKA: usize = 6;
+pub use crate::evm::{MAX_BLOBS_PER_TX_OSAKA, MAX_INITCODE_SIZE, TX_GAS_LIMIT_CAP};
 
 /// The version byte of a KZG commitment's versioned hash (EIP-4844).
 const VERSIONED_HASH_VERSION_KZG: u8 = 0x01;

@@ -10,7 +10,7 @@
 //! transaction) and [EIP-7702](https://eips.ethereum.org/EIPS/eip-7702) (delegated code).
 
 use super::{gas, state, words};
-use crate::evm::{create2_address, create_address, delegation_target};
+use crate::evm::{create2_address, create_address, delegation_target, MAX_INITCODE_SIZE};
 use crate::fork::Fork;
 use crate::interpreter::{
     CallKind, CallRequest, CreateRequest, Ctx, Frame, FrameRequest, HaltReason, Status,
@@ -19,8 +19,6 @@ use crate::primitives::{keccak256, word_to_address, Bytes, U256};
 
 /// Maximum call depth.
 pub(crate) const CALL_DEPTH_LIMIT: usize = 1024;
-/// EIP-3860 initcode size limit.
-pub(crate) const MAX_INITCODE_SIZE: usize = 2 * crate::evm::MAX_CODE_SIZE;
 const CALL_VALUE_COST: u64 = 9000;
 const NEW_ACCOUNT_COST: u64 = 25000;
 const CALL_STIPEND: u64 = 2300;
@@ -86,10 +84,7 @@ fn create_common(f: &mut Frame, cx: &mut Ctx<'_>, is_create2: bool) {
     };
     state!(f, cx, cx.journal.warm_account(address));
     state!(f, cx, cx.journal.set_nonce(creator, nonce + 1));
-    let target = state!(f, cx, cx.journal.load(address));
-    let collision = target.info.nonce != 0 || !target.code().is_empty();
-    let collision = collision || state!(f, cx, cx.journal.has_storage(address));
-    if collision {
+    if state!(f, cx, cx.journal.is_create_collision(address)) {
         f.stack.push(U256::ZERO);
         return;
     }
