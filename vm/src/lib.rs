@@ -28,6 +28,6 @@ pub use interpreter::HaltReason;
 pub use journal::Log;
 pub use primitives::{keccak256, Address, Bytes, B256, KECCAK_EMPTY, U256};
 pub use state::{AccountChange, AccountInfo, StateDiff, StateError, StateReader, StateWriter};
-pub use tracing::{JsonTracer, Tracer};
+pub use tracing::{JsonTracer, Step, Tracer};
 pub use transaction::{SignedTransaction, TxDecodeError, TxType, TxValidationError};
 pub use validation::{InvalidTransaction, TxError};

@@ -159,7 +159,7 @@ pub(crate) fn start_call(
     // EIP-7702 delegation.
     let account = cx.journal.load(req.code_address)?;
     let (hash, code) = (account.info.code_hash, account.code().clone());
-    let code = cx.code_cache.get_or_analyze(hash, &code);
+    let code = cx.code_cache.get_or_analyze(hash, &code, cx.fork);
     if code.is_empty() {
         return Ok(Started::Done(FrameResult::stopped(req.gas)));
     }
@@ -196,7 +196,7 @@ pub(crate) fn start_create(
         cx.journal.revert_to(checkpoint);
         return Ok(Started::Done(FrameResult::failed(Status::Revert, req.gas, Bytes::new())));
     }
-    let code = Arc::new(AnalyzedCode::new(req.init_code));
+    let code = Arc::new(AnalyzedCode::new(req.init_code, cx.fork));
     if code.is_empty() {
         return Ok(Started::Done(FrameResult::stopped(req.gas)));
     }

@@ -38,18 +38,18 @@ pub const MAX_BLOBS_PER_TX_OSAKA: usize = 6;
 /// Analysed code by code hash: jump-destination analysis runs once per distinct code.
 #[derive(Default)]
 pub struct CodeCache {
-    map: HashMap<B256, Arc<AnalyzedCode>>,
+    map: HashMap<(B256, Fork), Arc<AnalyzedCode>>,
 }
 
 impl CodeCache {
-    /// The analysis of `code` (whose hash is `hash`), computed on first use.
-    pub fn get_or_analyze(&mut self, hash: B256, code: &Bytes) -> Arc<AnalyzedCode> {
-        if let Some(c) = self.map.get(&hash) {
+    /// The analysis of `code` (whose hash is `hash`) under `fork`, computed on first use.
+    pub fn get_or_analyze(&mut self, hash: B256, code: &Bytes, fork: Fork) -> Arc<AnalyzedCode> {
+        if let Some(c) = self.map.get(&(hash, fork)) {
             return c.clone();
         }
-        let analyzed = Arc::new(AnalyzedCode::new(code.clone()));
+        let analyzed = Arc::new(AnalyzedCode::new(code.clone(), fork));
         if hash != KECCAK_EMPTY || code.is_empty() {
-            self.map.insert(hash, analyzed.clone());
+            self.map.insert((hash, fork), analyzed.clone());
         }
         analyzed
     }

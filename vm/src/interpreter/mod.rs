@@ -1,7 +1,9 @@
 //! The interpreter: one call frame's machine state and the table-driven dispatch loop.
 //!
-//! Static gas and stack bounds are checked once, in [`run`], from the per-fork table built
-//! out of [`crate::opcodes`]; instruction bodies charge only their dynamic gas. A CALL or
+//! Static gas and stack bounds are checked in [`run`] only, once per basic block (see
+//! [`analysis`]) or, when a block fails its check or a tracer is attached, once per
+//! instruction from the per-fork table built out of [`crate::opcodes`]; instruction bodies
+//! charge only their dynamic gas. A CALL or
 //! CREATE does not recurse: the instruction leaves a [`FrameRequest`] in the context and
 //! stops the loop, and the executor ([`crate::evm`]) pushes a new frame on its explicit
 //! frame stack, so depth 1024 costs heap, not native stack.
@@ -18,7 +20,7 @@ use crate::journal::Journal;
 use crate::primitives::{Address, Bytes, U256};
 use crate::state::StateError;
 use crate::tracing::{Step, Tracer};
-use analysis::AnalyzedCode;
+use analysis::{AnalyzedCode, PackedBlock};
 use memory::Memory;
 use stack::{Stack, STACK_LIMIT};
 use std::sync::Arc;
@@ -307,9 +309,9 @@ impl Frame {
 /// Runs `frame` until it stops, halts or suspends on a CALL/CREATE.
 pub fn run(frame: &mut Frame, cx: &mut Ctx<'_>) {
     if cx.tracer.is_some() {
-        run_loop::<true>(frame, cx);
-    } else {
-        run_loop::<false>(frame, cx);
+        run_loop::<false, true>(frame, cx);
+    } else if !run_loop::<true, false>(frame, cx) {
+        run_loop::<false, false>(frame, cx);
     }
 }
 
@@ -321,47 +323,102 @@ enum StepEnd {
     Halt(HaltReason),
     /// A table instruction changed the frame's status (stop, return, revert, suspend, halt).
     StatusChanged,
+    /// A block cannot run unchecked: go on step by step from this pc.
+    Steps(usize),
 }
+
+/// Checks the block starting at `start` for the stack height `len` and, if it admits them,
+/// takes its static gas. See [`analysis`].
+#[inline(always)]
+fn enter_block(code: &AnalyzedCode, blocks: &[PackedBlock], start: usize, gas: &mut u64, len: usize) -> bool {
+    let block = blocks[start];
+    if !block.admits(*gas, len) {
+        return enter_wide_block(code, start, gas, len);
+    }
+    *gas -= block.gas();
+    true
+}
+
+/// [`enter_block`] for a block that failed the packed check: it may be one too large to
+/// pack, whose bounds are in the code's side table.
+#[cold]
+#[inline(never)]
+fn enter_wide_block(code: &AnalyzedCode, start: usize, gas: &mut u64, len: usize) -> bool {
+    let block = code.wide_block(start);
+    if !block.admits(*gas, len) {
+        return false;
+    }
+    *gas -= block.gas as u64;
+    true
+}
+
+/// Opcodes after which a new block starts (see [`analysis::ends_block`]).
+static ENDS_BLOCK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut op = 0;
+    while op < 256 {
+        t[op] = analysis::ends_block(op as u8);
+        op += 1;
+    }
+    t
+};
 
 /// The dispatch loop. The hottest opcodes (arithmetic, comparisons, stack, jumps, MLOAD and
 /// MSTORE) run inline with `pc` and `gas` held in locals, so they stay in registers; every
-/// other opcode goes through the fork's table with the frame synced before and after. An
-/// opcode the fork lacks has `inputs == UNDEFINED` in the table, so the stack check rejects
-/// it before any inline arm could run it.
+/// other opcode goes through the fork's table with the frame synced before and after.
+///
+/// With `BLOCKS`, static gas and stack bounds are checked once per basic block (see
+/// [`analysis`]); when a block fails its check the loop returns false and the caller runs
+/// the rest of the frame step by step. Without it, every instruction is checked against
+/// the table: an opcode the fork lacks has `inputs == UNDEFINED`, so the stack check
+/// rejects it before any inline arm could run it.
 #[inline(always)]
-fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
+fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) -> bool {
+    use crate::opcodes::code::JUMPDEST;
     use instructions::{arithmetic as ar, bitwise as bw, control as ct, memory as me, stack as st};
     let table = table::for_fork(cx.fork);
     let code = f.code.clone();
+    debug_assert!(!BLOCKS || code.fork() == cx.fork);
     let bytes = code.padded();
+    let blocks = code.blocks();
     let mut pc = f.pc;
     let mut gas = f.gas;
     // The stack lives in a local while the loop runs so that its pointer and length stay in
     // registers; it goes back into the frame around every table-dispatched instruction and
     // when the loop ends.
     let mut stack = core::mem::replace(&mut f.stack, Stack::placeholder());
+    if BLOCKS && bytes[pc] != JUMPDEST && !enter_block(&code, blocks, pc, &mut gas, stack.len()) {
+        f.stack = stack;
+        return false;
+    }
     loop {
-        let op = bytes[pc];
-        let meta = table.meta[op as usize];
+        debug_assert!(pc < bytes.len());
+        // SAFETY: `pc` never passes the padding: jumps land inside the code, the pc after a
+        // PUSH at the last byte is `len + 32`, and the padding ends at `len + 33`, with a
+        // STOP at every position from `len` on.
+        let op = unsafe { *bytes.get_unchecked(pc) };
         let trace_start =
             if TRACE { Some((pc, stack.as_slice().to_vec(), f.memory.len(), f.refund, gas)) } else { None };
         let end = 'step: {
-            let len = stack.len();
-            if len < meta.inputs as usize {
-                let reason = if meta.inputs == table::UNDEFINED {
-                    HaltReason::InvalidOpcode
-                } else {
-                    HaltReason::StackUnderflow
-                };
-                break 'step StepEnd::Halt(reason);
+            if !BLOCKS {
+                let meta = table.meta[op as usize];
+                let len = stack.len();
+                if len < meta.inputs as usize {
+                    let reason = if meta.inputs == table::UNDEFINED {
+                        HaltReason::InvalidOpcode
+                    } else {
+                        HaltReason::StackUnderflow
+                    };
+                    break 'step StepEnd::Halt(reason);
+                }
+                if len > meta.max_len as usize {
+                    break 'step StepEnd::Halt(HaltReason::StackOverflow);
+                }
+                if gas < meta.gas as u64 {
+                    break 'step StepEnd::Halt(HaltReason::OutOfGas);
+                }
+                gas -= meta.gas as u64;
             }
-            if len > meta.max_len as usize {
-                break 'step StepEnd::Halt(HaltReason::StackOverflow);
-            }
-            if gas < meta.gas as u64 {
-                break 'step StepEnd::Halt(HaltReason::OutOfGas);
-            }
-            gas -= meta.gas as u64;
             pc += 1;
             let s = &mut stack;
             match op {
@@ -398,20 +455,44 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
                         _ => me::mstore8(s, &mut f.memory, &mut gas),
                     };
                     if !ok {
+                        if BLOCKS {
+                            // Give back what the block prepaid for this instruction and the
+                            // rest, and let the step-by-step loop decide (see [`analysis`]).
+                            gas += code.prepaid_after(pc - 1);
+                            break 'step StepEnd::Steps(pc - 1);
+                        }
                         break 'step StepEnd::Halt(HaltReason::OutOfGas);
                     }
                 }
-                0x56 => match ct::jump(s, &code) {
+                0x56 => match ct::jump(s, blocks) {
                     Some(dest) => pc = dest,
                     None => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
-                0x57 => match ct::jumpi(s, &code, pc) {
-                    Some(dest) => pc = dest,
+                0x57 => match ct::jumpi(s, blocks, pc) {
+                    Some(dest) => {
+                        // A taken jump lands on a JUMPDEST, which enters its own block.
+                        pc = dest;
+                        if BLOCKS
+                            && bytes[pc] != JUMPDEST
+                            && !enter_block(&code, blocks, pc, &mut gas, s.len())
+                        {
+                            break 'step StepEnd::Steps(pc);
+                        }
+                    }
                     None => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
                 0x58 => s.push(U256::from(pc - 1)),
-                0x5a => s.push(U256::from(gas)),
-                0x5b => {}
+                0x5a => {
+                    s.push(U256::from(gas));
+                    if BLOCKS && bytes[pc] != JUMPDEST && !enter_block(&code, blocks, pc, &mut gas, s.len()) {
+                        break 'step StepEnd::Steps(pc);
+                    }
+                }
+                0x5b => {
+                    if BLOCKS && !enter_block(&code, blocks, pc - 1, &mut gas, s.len()) {
+                        break 'step StepEnd::Steps(pc - 1);
+                    }
+                }
                 0x5f => st::push0(s),
                 0x60..=0x7f => pc = st::push(s, bytes, pc, (op - 0x5f) as usize),
                 0x80..=0x8f => st::dup(s, (op - 0x7f) as usize),
@@ -426,6 +507,13 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
                     gas = f.gas;
                     if f.status != Status::Running {
                         break 'step StepEnd::StatusChanged;
+                    }
+                    if BLOCKS
+                        && ENDS_BLOCK[op as usize]
+                        && bytes[pc] != JUMPDEST
+                        && !enter_block(&code, blocks, pc, &mut gas, s.len())
+                    {
+                        break 'step StepEnd::Steps(pc);
                     }
                 }
             }
@@ -463,9 +551,15 @@ fn run_loop<const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) {
                     f.gas = 0;
                 }
             }
+            StepEnd::Steps(resume) => {
+                f.pc = resume;
+                f.gas = gas;
+                f.stack = stack;
+                return false;
+            }
         }
         f.stack = stack;
-        return;
+        return true;
     }
 }
 

@@ -1,8 +1,9 @@
 //! The EVM operand stack: at most 1024 words.
 //!
-//! Bounds are checked once per instruction by the dispatch loop against the opcode table
-//! ([`crate::opcodes::OPCODES`]): an instruction body may pop its declared inputs and push
-//! its declared outputs without further checks. The unchecked operations are therefore
+//! Bounds are checked by the dispatch loop against the opcode table
+//! ([`crate::opcodes::OPCODES`]), per instruction or per basic block (whose bounds cover
+//! every instruction in it): an instruction body may pop its declared inputs and push its
+//! declared outputs without further checks. The unchecked operations are therefore
 //! crate-private; the only push outside an instruction body is the executor's result of a
 //! finished CALL or CREATE, into the parent that popped at least three inputs for it.
 

@@ -75,6 +75,18 @@ pub const CONTRACT: Address = Address::repeat_byte(0xc0);
 
 /// Calls `CONTRACT` from `SENDER` with `gas` and no fee under `fork`.
 pub fn call(state: &TestState, fork: Fork, gas: u64, data: &[u8]) -> TxOutcome {
+    call_with(state, fork, gas, data, None)
+}
+
+/// [`call`], reporting every instruction to `tracer` when one is given (which makes the
+/// interpreter check every instruction on its own instead of whole blocks).
+pub fn call_with(
+    state: &TestState,
+    fork: Fork,
+    gas: u64,
+    data: &[u8],
+    tracer: Option<&mut dyn metisvm_vm::Tracer>,
+) -> TxOutcome {
     let block = BlockEnv { gas_limit: u64::MAX, ..BlockEnv::default() };
     let tx = TxEnv {
         caller: SENDER,
@@ -84,5 +96,10 @@ pub fn call(state: &TestState, fork: Fork, gas: u64, data: &[u8]) -> TxOutcome {
         tx_type: 0,
         ..TxEnv::default()
     };
-    Evm::new().transact(state, &block, &CfgEnv::new(fork), &tx).expect("valid transaction")
+    let cfg = CfgEnv::new(fork);
+    match tracer {
+        Some(tracer) => Evm::new().transact_traced(state, &block, &cfg, &tx, tracer),
+        None => Evm::new().transact(state, &block, &cfg, &tx),
+    }
+    .expect("valid transaction")
 }

@@ -1,7 +1,7 @@
 //! STOP, JUMP, JUMPI, RETURN, REVERT and INVALID (also used for undefined opcodes). PC, GAS
 //! and JUMPDEST are one-liners written inline in the dispatch loop.
 
-use crate::interpreter::analysis::AnalyzedCode;
+use crate::interpreter::analysis::PackedBlock;
 use crate::interpreter::stack::Stack;
 use crate::interpreter::{Ctx, Frame, HaltReason, Status};
 use crate::primitives::U256;
@@ -10,29 +10,29 @@ pub(crate) fn stop(f: &mut Frame, _: &mut Ctx<'_>) {
     f.status = Status::Stop;
 }
 
-/// The destination of a jump, if it is a JUMPDEST of `code`.
+/// The destination of a jump, if it is a JUMPDEST of the code whose block table is `blocks`.
 #[inline(always)]
-fn destination(code: &AnalyzedCode, dest: U256) -> Option<usize> {
+fn destination(blocks: &[PackedBlock], dest: U256) -> Option<usize> {
     let d = super::as_usize_saturated(dest);
-    code.is_jumpdest(d).then_some(d)
+    blocks.get(d).is_some_and(|b| b.is_jumpdest()).then_some(d)
 }
 
 /// JUMP: the new pc, or `None` for an invalid destination.
 #[inline(always)]
-pub(crate) fn jump(s: &mut Stack, code: &AnalyzedCode) -> Option<usize> {
-    destination(code, s.pop())
+pub(crate) fn jump(s: &mut Stack, blocks: &[PackedBlock]) -> Option<usize> {
+    destination(blocks, s.pop())
 }
 
 /// JUMPI: the new pc (`next` when not taken), or `None` for an invalid destination.
 #[inline(always)]
-pub(crate) fn jumpi(s: &mut Stack, code: &AnalyzedCode, next: usize) -> Option<usize> {
+pub(crate) fn jumpi(s: &mut Stack, blocks: &[PackedBlock], next: usize) -> Option<usize> {
     let dest = s.pop();
     // The condition usually comes straight from a comparison: read it limb by limb.
     let cond = s.pop_limbs().into_limbs();
     if (cond[0] | cond[1] | cond[2] | cond[3]) == 0 {
         Some(next)
     } else {
-        destination(code, dest)
+        destination(blocks, dest)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::interpreter::stack::Stack;
 use crate::interpreter::{Ctx, Frame};
 use crate::primitives::{keccak256, U256};
 
-/// MLOAD; false when out of gas.
+/// MLOAD; false when out of gas, with the stack unchanged.
 #[inline(always)]
 pub(crate) fn mload(s: &mut Stack, memory: &mut Memory, gas: &mut u64) -> bool {
     let offset = s.top();
@@ -16,22 +16,32 @@ pub(crate) fn mload(s: &mut Stack, memory: &mut Memory, gas: &mut u64) -> bool {
     true
 }
 
-/// MSTORE; false when out of gas.
+/// MSTORE; false when out of gas, with the stack unchanged.
 #[inline(always)]
 pub(crate) fn mstore(s: &mut Stack, memory: &mut Memory, gas: &mut u64) -> bool {
     let offset = s.pop();
     let value = s.pop();
-    let Some(at) = memory.expand_fixed(gas, offset, 32) else { return false };
+    let Some(at) = memory.expand_fixed(gas, offset, 32) else {
+        // Leave the stack as it was, so the instruction can be re-run step by step.
+        s.push(value);
+        s.push(offset);
+        return false;
+    };
     memory.store_word(at, value);
     true
 }
 
-/// MSTORE8; false when out of gas.
+/// MSTORE8; false when out of gas, with the stack unchanged.
 #[inline(always)]
 pub(crate) fn mstore8(s: &mut Stack, memory: &mut Memory, gas: &mut u64) -> bool {
     let offset = s.pop();
     let value = s.pop();
-    let Some(at) = memory.expand_fixed(gas, offset, 1) else { return false };
+    let Some(at) = memory.expand_fixed(gas, offset, 1) else {
+        // Leave the stack as it was, so the instruction can be re-run step by step.
+        s.push(value);
+        s.push(offset);
+        return false;
+    };
     memory.slice_mut(at, 1)[0] = value.byte(0);
     true
 }
