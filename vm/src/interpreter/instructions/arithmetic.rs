@@ -123,23 +123,65 @@ pub(crate) fn signextend(s: &mut Stack) {
     if (k[1] | k[2] | k[3]) != 0 || k[0] >= 31 {
         return;
     }
-    let x = s.pop_limbs();
-    let sign_bit = k[0] as usize * 8 + 7;
+    let top = s.top();
+    let x = *top.as_limbs();
+    let sign_bit = k[0] * 8 + 7;
     let (limb, offset) = (sign_bit / 64, sign_bit % 64);
-    let limbs = x.into_limbs();
-    let negative = (limbs[limb] >> offset) & 1 == 1;
-    let low_mask = if offset == 63 { u64::MAX } else { (1u64 << (offset + 1)) - 1 };
-    let fill = if negative { u64::MAX } else { 0 };
-    // Per limb: keep it below the sign limb, keep the low bits of the sign limb, fill above.
-    // Written without indexed stores so the word stays in registers.
+    // Branch-free, with the word in registers: masks select the sign limb and split the
+    // limbs into kept (below the sign limb), partly kept (the sign limb) and filled (above).
+    let mask = |cond: bool| 0u64.wrapping_sub(cond as u64);
+    let is_sign_limb = [mask(limb == 0), mask(limb == 1), mask(limb == 2), mask(limb == 3)];
+    let sign_word = (x[0] & is_sign_limb[0])
+        | (x[1] & is_sign_limb[1])
+        | (x[2] & is_sign_limb[2])
+        | (x[3] & is_sign_limb[3]);
+    let fill = mask((sign_word >> offset) & 1 == 1);
+    let low_bits = (2u64 << offset).wrapping_sub(1);
     let mut out = [0u64; 4];
-    for (i, (o, l)) in out.iter_mut().zip(limbs).enumerate() {
-        let keep = match i.cmp(&limb) {
-            core::cmp::Ordering::Less => u64::MAX,
-            core::cmp::Ordering::Equal => low_mask,
-            core::cmp::Ordering::Greater => 0,
-        };
+    for (i, (o, l)) in out.iter_mut().zip(x).enumerate() {
+        let keep = mask((i as u64) < limb) | (is_sign_limb[i] & low_bits);
         *o = (l & keep) | (fill & !keep);
     }
-    s.push(U256::from_limbs(out));
+    *top = U256::from_limbs(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SIGNEXTEND by its definition on bytes: byte `k` (from the low end) and every byte
+    /// below it kept, every byte above set to 0xff or 0x00 by the top bit of byte `k`.
+    fn signextend_by_bytes(k: usize, x: U256) -> U256 {
+        if k >= 31 {
+            return x;
+        }
+        let mut bytes = x.to_le_bytes::<32>();
+        let fill = if bytes[k] & 0x80 != 0 { 0xff } else { 0x00 };
+        bytes[k + 1..].fill(fill);
+        U256::from_le_bytes(bytes)
+    }
+
+    #[test]
+    fn signextend_matches_its_byte_definition() {
+        let words = [
+            U256::ZERO,
+            U256::MAX,
+            U256::from(0x80u64),
+            U256::from(0x7fu64),
+            U256::from_be_bytes([0x5a; 32]),
+            U256::from_be_bytes([0xa5; 32]),
+            U256::from(0x8000_0000_0000_0000u64),
+            U256::from(0x8000_0000_0000_0000u64) << 64,
+        ];
+        for x in words {
+            for k in 0..=33usize {
+                let mut s = Stack::default();
+                s.push(x);
+                s.push(U256::from(k));
+                signextend(&mut s);
+                assert_eq!(s.pop(), signextend_by_bytes(k, x), "k = {k}, x = {x:#x}");
+                assert!(s.is_empty());
+            }
+        }
+    }
 }
