@@ -122,6 +122,23 @@ fn stack_overflow_inside_a_block() {
     assert_eq!(last.status, exact.status);
 }
 
+#[test]
+fn block_needing_more_items_than_a_stack_holds_underflows() {
+    // POP, then ADDMOD x 32767: one block needing 65536 items at entry.
+    let mut code = vec![0x50];
+    code.extend([0x08; 32767]);
+    for gas in [1, 300_000] {
+        let fast = run(&code, Fork::Cancun, INTRINSIC + gas, false);
+        let exact = run(&code, Fork::Cancun, INTRINSIC + gas, true);
+        assert_eq!(fast.status, exact.status);
+        assert_eq!(fast.gas_used, exact.gas_used);
+    }
+    assert_eq!(
+        halted(&run(&code, Fork::Cancun, INTRINSIC + 300_000, false)),
+        Some(HaltReason::StackUnderflow)
+    );
+}
+
 /// A small deterministic generator (xorshift), so the random programs are the same on
 /// every run.
 struct Rng(u64);

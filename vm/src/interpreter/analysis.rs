@@ -299,7 +299,10 @@ impl BlockScan {
 
     fn finish(&self) -> BlockInfo {
         let limit = super::stack::STACK_LIMIT as i32;
-        if !self.defined || self.gas > u32::MAX as u64 || self.peak > limit {
+        // A block that needs more items than the stack can hold, or grows past its limit,
+        // can never run whole; so it always runs step by step (and its bounds need not fit
+        // the fields).
+        if !self.defined || self.gas > u32::MAX as u64 || self.peak > limit || self.needed > limit {
             return BlockInfo::STEP_BY_STEP;
         }
         BlockInfo { gas: self.gas as u32, min_len: self.needed as u16, max_len: (limit - self.peak) as u16 }
@@ -392,6 +395,18 @@ mod tests {
         assert_eq!(code.block(0).gas, 8);
         assert_eq!(code.prepaid_after(2), 5);
         assert_eq!(code.prepaid_after(0), 8);
+    }
+
+    #[test]
+    fn blocks_needing_more_than_a_full_stack_run_step_by_step() {
+        // POP, then ADDMOD x 32767: the block needs 65536 items at entry, which must not
+        // wrap around to 0 in a 16-bit field.
+        let mut code = vec![0x50];
+        code.extend([0x08; 32767]);
+        assert_eq!(analyze(&code).block(0), BlockInfo::STEP_BY_STEP);
+        // Exactly a full stack is still a real bound.
+        let code = [vec![0x50; 1024], vec![0x00]].concat();
+        assert_eq!(analyze(&code).block(0), BlockInfo { gas: 2 * 1024, min_len: 1024, max_len: 1024 });
     }
 
     #[test]

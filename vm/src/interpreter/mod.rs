@@ -21,6 +21,7 @@ use crate::primitives::{Address, Bytes, U256};
 use crate::state::StateError;
 use crate::tracing::{Step, Tracer};
 use analysis::{AnalyzedCode, PackedBlock};
+use instructions::control::Jump;
 use memory::Memory;
 use stack::{Stack, STACK_LIMIT};
 use std::sync::Arc;
@@ -352,6 +353,29 @@ fn enter_wide_block(code: &AnalyzedCode, start: usize, gas: &mut u64, len: usize
     true
 }
 
+/// The pc after a jump to the JUMPDEST at `dest`, whose block is `block`. With `BLOCKS` the
+/// jump enters the block itself and skips the JUMPDEST (its gas is part of the block), which
+/// saves a dispatch per jump; `None` when the block fails its check. Without, the JUMPDEST
+/// runs as an instruction of its own.
+#[inline(always)]
+fn land<const BLOCKS: bool>(
+    code: &AnalyzedCode,
+    block: PackedBlock,
+    dest: usize,
+    gas: &mut u64,
+    len: usize,
+) -> Option<usize> {
+    if !BLOCKS {
+        return Some(dest);
+    }
+    if block.admits(*gas, len) {
+        *gas -= block.gas();
+    } else if !enter_wide_block(code, dest, gas, len) {
+        return None;
+    }
+    Some(dest + 1)
+}
+
 /// Opcodes after which a new block starts (see [`analysis::ends_block`]).
 static ENDS_BLOCK: [bool; 256] = {
     let mut t = [false; 256];
@@ -465,13 +489,18 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                     }
                 }
                 0x56 => match ct::jump(s, blocks) {
-                    Some(dest) => pc = dest,
-                    None => break 'step StepEnd::Halt(HaltReason::InvalidJump),
+                    Jump::To(dest, block) => match land::<BLOCKS>(&code, block, dest, &mut gas, s.len()) {
+                        Some(next) => pc = next,
+                        None => break 'step StepEnd::Steps(dest),
+                    },
+                    _ => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
-                0x57 => match ct::jumpi(s, blocks, pc) {
-                    Some(dest) => {
-                        // A taken jump lands on a JUMPDEST, which enters its own block.
-                        pc = dest;
+                0x57 => match ct::jumpi(s, blocks) {
+                    Jump::To(dest, block) => match land::<BLOCKS>(&code, block, dest, &mut gas, s.len()) {
+                        Some(next) => pc = next,
+                        None => break 'step StepEnd::Steps(dest),
+                    },
+                    Jump::NotTaken => {
                         if BLOCKS
                             && bytes[pc] != JUMPDEST
                             && !enter_block(&code, blocks, pc, &mut gas, s.len())
@@ -479,7 +508,7 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                             break 'step StepEnd::Steps(pc);
                         }
                     }
-                    None => break 'step StepEnd::Halt(HaltReason::InvalidJump),
+                    Jump::Invalid => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
                 0x58 => s.push(U256::from(pc - 1)),
                 0x5a => {

@@ -10,27 +10,40 @@ pub(crate) fn stop(f: &mut Frame, _: &mut Ctx<'_>) {
     f.status = Status::Stop;
 }
 
-/// The destination of a jump, if it is a JUMPDEST of the code whose block table is `blocks`.
-#[inline(always)]
-fn destination(blocks: &[PackedBlock], dest: U256) -> Option<usize> {
-    let d = super::as_usize_saturated(dest);
-    blocks.get(d).is_some_and(|b| b.is_jumpdest()).then_some(d)
+/// Where a JUMP or JUMPI goes.
+pub(crate) enum Jump {
+    /// JUMPI with a zero condition: on to the next instruction.
+    NotTaken,
+    /// To this JUMPDEST, whose block (it starts one) is given.
+    To(usize, PackedBlock),
+    /// The destination is not a JUMPDEST.
+    Invalid,
 }
 
-/// JUMP: the new pc, or `None` for an invalid destination.
+/// The jump to `dest` in the code whose block table is `blocks`.
 #[inline(always)]
-pub(crate) fn jump(s: &mut Stack, blocks: &[PackedBlock]) -> Option<usize> {
+fn destination(blocks: &[PackedBlock], dest: U256) -> Jump {
+    let d = super::as_usize_saturated(dest);
+    match blocks.get(d) {
+        Some(&block) if block.is_jumpdest() => Jump::To(d, block),
+        _ => Jump::Invalid,
+    }
+}
+
+/// JUMP.
+#[inline(always)]
+pub(crate) fn jump(s: &mut Stack, blocks: &[PackedBlock]) -> Jump {
     destination(blocks, s.pop())
 }
 
-/// JUMPI: the new pc (`next` when not taken), or `None` for an invalid destination.
+/// JUMPI.
 #[inline(always)]
-pub(crate) fn jumpi(s: &mut Stack, blocks: &[PackedBlock], next: usize) -> Option<usize> {
+pub(crate) fn jumpi(s: &mut Stack, blocks: &[PackedBlock]) -> Jump {
     let dest = s.pop();
     // The condition usually comes straight from a comparison: read it limb by limb.
     let cond = s.pop_limbs().into_limbs();
     if (cond[0] | cond[1] | cond[2] | cond[3]) == 0 {
-        Some(next)
+        Jump::NotTaken
     } else {
         destination(blocks, dest)
     }
