@@ -332,7 +332,12 @@ enum StepEnd {
 /// takes its static gas. See [`analysis`].
 #[inline(always)]
 fn enter_block(code: &AnalyzedCode, blocks: &[PackedBlock], start: usize, gas: &mut u64, len: usize) -> bool {
-    let block = blocks[start];
+    enter_packed(code, blocks[start], start, gas, len)
+}
+
+/// [`enter_block`] with the block's table entry already loaded.
+#[inline(always)]
+fn enter_packed(code: &AnalyzedCode, block: PackedBlock, start: usize, gas: &mut u64, len: usize) -> bool {
     if !block.admits(*gas, len) {
         return enter_wide_block(code, start, gas, len);
     }
@@ -340,7 +345,7 @@ fn enter_block(code: &AnalyzedCode, blocks: &[PackedBlock], start: usize, gas: &
     true
 }
 
-/// [`enter_block`] for a block that failed the packed check: it may be one too large to
+/// [`enter_packed`] for a block that failed the packed check: it may be one too large to
 /// pack, whose bounds are in the code's side table.
 #[cold]
 #[inline(never)]
@@ -368,12 +373,7 @@ fn land<const BLOCKS: bool>(
     if !BLOCKS {
         return Some(dest);
     }
-    if block.admits(*gas, len) {
-        *gas -= block.gas();
-    } else if !enter_wide_block(code, dest, gas, len) {
-        return None;
-    }
-    Some(dest + 1)
+    enter_packed(code, block, dest, gas, len).then_some(dest + 1)
 }
 
 /// Opcodes after which a new block starts (see [`analysis::ends_block`]).
