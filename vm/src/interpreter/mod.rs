@@ -405,24 +405,38 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
     debug_assert!(!BLOCKS || code.fork() == cx.fork);
     let bytes = code.padded();
     let blocks = code.blocks();
-    let mut pc = f.pc;
+    let base = bytes.as_ptr();
+    debug_assert!(f.pc < bytes.len());
+    // The loop keeps a pointer to the next opcode rather than an index, so that fetching
+    // needs no base register; `pc!()` turns it back into an index where one is needed.
+    // SAFETY: `f.pc` is inside the padded code (see the fetch below).
+    let mut ip = unsafe { base.add(f.pc) };
+    macro_rules! pc {
+        () => {
+            // SAFETY: `ip` always points into `bytes`, at or after `base`.
+            unsafe { ip.offset_from(base) as usize }
+        };
+    }
     let mut gas = f.gas;
     // The stack lives in a local while the loop runs so that its pointer and length stay in
     // registers; it goes back into the frame around every table-dispatched instruction and
     // when the loop ends.
     let mut stack = core::mem::replace(&mut f.stack, Stack::placeholder());
-    if BLOCKS && bytes[pc] != JUMPDEST && !enter_block(&code, blocks, pc, &mut gas, stack.len()) {
+    if BLOCKS && bytes[f.pc] != JUMPDEST && !enter_block(&code, blocks, f.pc, &mut gas, stack.len()) {
         f.stack = stack;
         return false;
     }
     loop {
-        debug_assert!(pc < bytes.len());
+        debug_assert!(pc!() < bytes.len());
         // SAFETY: `pc` never passes the padding: jumps land inside the code, the pc after a
         // PUSH at the last byte is `len + 32`, and the padding ends at `len + 33`, with a
         // STOP at every position from `len` on.
-        let op = unsafe { *bytes.get_unchecked(pc) };
-        let trace_start =
-            if TRACE { Some((pc, stack.as_slice().to_vec(), f.memory.len(), f.refund, gas)) } else { None };
+        let op = unsafe { *ip };
+        let trace_start = if TRACE {
+            Some((pc!(), stack.as_slice().to_vec(), f.memory.len(), f.refund, gas))
+        } else {
+            None
+        };
         let end = 'step: {
             if !BLOCKS {
                 let meta = table.meta[op as usize];
@@ -443,7 +457,8 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                 }
                 gas -= meta.gas as u64;
             }
-            pc += 1;
+            // SAFETY: at most the padding's end (see the fetch above).
+            ip = unsafe { ip.add(1) };
             let s = &mut stack;
             match op {
                 0x01 => ar::add(s),
@@ -482,67 +497,79 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                         if BLOCKS {
                             // Give back what the block prepaid for this instruction and the
                             // rest, and let the step-by-step loop decide (see [`analysis`]).
-                            gas += code.prepaid_after(pc - 1);
-                            break 'step StepEnd::Steps(pc - 1);
+                            let at = pc!() - 1;
+                            gas += code.prepaid_after(at);
+                            break 'step StepEnd::Steps(at);
                         }
                         break 'step StepEnd::Halt(HaltReason::OutOfGas);
                     }
                 }
                 0x56 => match ct::jump(s, blocks) {
                     Jump::To(dest, block) => match land::<BLOCKS>(&code, block, dest, &mut gas, s.len()) {
-                        Some(next) => pc = next,
+                        // SAFETY: `next` is a JUMPDEST's position plus one, inside the code.
+                        Some(next) => ip = unsafe { base.add(next) },
                         None => break 'step StepEnd::Steps(dest),
                     },
                     _ => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
                 0x57 => match ct::jumpi(s, blocks) {
                     Jump::To(dest, block) => match land::<BLOCKS>(&code, block, dest, &mut gas, s.len()) {
-                        Some(next) => pc = next,
+                        // SAFETY: as for JUMP.
+                        Some(next) => ip = unsafe { base.add(next) },
                         None => break 'step StepEnd::Steps(dest),
                     },
                     Jump::NotTaken => {
+                        // SAFETY: `ip` is inside the padded code.
                         if BLOCKS
-                            && bytes[pc] != JUMPDEST
-                            && !enter_block(&code, blocks, pc, &mut gas, s.len())
+                            && unsafe { *ip } != JUMPDEST
+                            && !enter_block(&code, blocks, pc!(), &mut gas, s.len())
                         {
-                            break 'step StepEnd::Steps(pc);
+                            break 'step StepEnd::Steps(pc!());
                         }
                     }
                     Jump::Invalid => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
-                0x58 => s.push(U256::from(pc - 1)),
+                0x58 => s.push(U256::from(pc!() - 1)),
                 0x5a => {
                     s.push(U256::from(gas));
-                    if BLOCKS && bytes[pc] != JUMPDEST && !enter_block(&code, blocks, pc, &mut gas, s.len()) {
-                        break 'step StepEnd::Steps(pc);
+                    // SAFETY: `ip` is inside the padded code.
+                    if BLOCKS
+                        && unsafe { *ip } != JUMPDEST
+                        && !enter_block(&code, blocks, pc!(), &mut gas, s.len())
+                    {
+                        break 'step StepEnd::Steps(pc!());
                     }
                 }
                 0x5b => {
-                    if BLOCKS && !enter_block(&code, blocks, pc - 1, &mut gas, s.len()) {
-                        break 'step StepEnd::Steps(pc - 1);
+                    if BLOCKS && !enter_block(&code, blocks, pc!() - 1, &mut gas, s.len()) {
+                        break 'step StepEnd::Steps(pc!() - 1);
                     }
                 }
                 0x5f => st::push0(s),
-                0x60..=0x7f => pc = st::push(s, bytes, pc, (op - 0x5f) as usize),
+                // SAFETY: `ip` is just after a PUSH opcode, so at most at the code's end,
+                // and 33 bytes of padding follow it.
+                0x60..=0x7f => ip = unsafe { st::push(s, ip, (op - 0x5f) as usize) },
                 0x80..=0x8f => st::dup(s, (op - 0x7f) as usize),
                 0x90..=0x9f => st::swap(s, (op - 0x8f) as usize),
                 _ => {
-                    f.pc = pc;
+                    f.pc = pc!();
                     f.gas = gas;
                     core::mem::swap(&mut f.stack, s);
                     (table.exec[op as usize])(f, cx);
                     core::mem::swap(&mut f.stack, s);
-                    pc = f.pc;
+                    debug_assert!(f.pc < bytes.len());
+                    // SAFETY: table instructions leave the pc where it was.
+                    ip = unsafe { base.add(f.pc) };
                     gas = f.gas;
                     if f.status != Status::Running {
                         break 'step StepEnd::StatusChanged;
                     }
                     if BLOCKS
                         && ENDS_BLOCK[op as usize]
-                        && bytes[pc] != JUMPDEST
-                        && !enter_block(&code, blocks, pc, &mut gas, s.len())
+                        && bytes[f.pc] != JUMPDEST
+                        && !enter_block(&code, blocks, f.pc, &mut gas, s.len())
                     {
-                        break 'step StepEnd::Steps(pc);
+                        break 'step StepEnd::Steps(f.pc);
                     }
                 }
             }
@@ -571,7 +598,7 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
         match end {
             StepEnd::Next => continue,
             StepEnd::Halt(reason) => {
-                f.pc = pc;
+                f.pc = pc!();
                 f.gas = 0;
                 f.status = Status::Halt(reason);
             }

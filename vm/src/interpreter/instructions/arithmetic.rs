@@ -123,27 +123,35 @@ pub(crate) fn signextend(s: &mut Stack) {
     if (k[1] | k[2] | k[3]) != 0 || k[0] >= 31 {
         return;
     }
-    let top = s.top();
-    let x = *top.as_limbs();
-    let sign_bit = k[0] * 8 + 7;
-    let (limb, offset) = (sign_bit / 64, sign_bit % 64);
-    // Branch-free, with the word in registers: masks select the sign limb and split the
-    // limbs into kept (below the sign limb), partly kept (the sign limb) and filled (above).
-    let mask = |cond: bool| 0u64.wrapping_sub(cond as u64);
-    let is_sign_limb = [mask(limb == 0), mask(limb == 1), mask(limb == 2), mask(limb == 3)];
-    let sign_word = (x[0] & is_sign_limb[0])
-        | (x[1] & is_sign_limb[1])
-        | (x[2] & is_sign_limb[2])
-        | (x[3] & is_sign_limb[3]);
-    let fill = mask((sign_word >> offset) & 1 == 1);
-    let low_bits = (2u64 << offset).wrapping_sub(1);
+    let k = k[0] as usize;
+    // Read as four 8-byte loads: the word was usually just written by DUP (see
+    // `Stack::pop_limbs`).
+    let x = s.pop_limbs().into_limbs();
+    // The byte holding the sign bit, sign-extended into a whole limb of fill bits.
+    let sign_byte = (x[k / 8] >> (8 * (k % 8))) as u8 as i8;
+    let fill = (sign_byte >> 7) as i64 as u64;
+    // Byte masks out of one table: bytes 0..=k of the word kept, the rest filled.
+    let from = 31 - k;
     let mut out = [0u64; 4];
     for (i, (o, l)) in out.iter_mut().zip(x).enumerate() {
-        let keep = mask((i as u64) < limb) | (is_sign_limb[i] & low_bits);
+        let at = from + 8 * i;
+        let keep = u64::from_le_bytes(KEEP_LOW_BYTES[at..at + 8].try_into().expect("8 bytes"));
         *o = (l & keep) | (fill & !keep);
     }
-    *top = U256::from_limbs(out);
+    s.push(U256::from_limbs(out));
 }
+
+/// 32 bytes of ones then 32 of zeros: the 32 bytes from `31 - k` on are a little-endian
+/// mask of the word's bytes `0..=k`.
+static KEEP_LOW_BYTES: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut i = 0;
+    while i < 32 {
+        t[i] = 0xff;
+        i += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {

@@ -14,22 +14,26 @@ pub(crate) fn push0(s: &mut Stack) {
     s.push(U256::ZERO);
 }
 
-/// PUSH`n` with the immediate at `code[pc..pc + n]`; returns the pc after it. The code is
-/// padded with 33 zero bytes, so a fixed 8- or 32-byte read from `pc` stays inside it, and a
-/// PUSH cut short by the end of the code reads zeros.
+/// PUSH`n` with the immediate at `at[..n]`; returns the pointer after it.
+///
+/// # Safety
+/// `at` must point into the padded code at or before the end of the unpadded code: the 33
+/// zero bytes of padding after it keep a fixed 8- or 32-byte read in bounds, and a PUSH cut
+/// short by the end of the code reads zeros.
 #[inline(always)]
-pub(crate) fn push(s: &mut Stack, code: &[u8], pc: usize, n: usize) -> usize {
+pub(crate) unsafe fn push(s: &mut Stack, at: *const u8, n: usize) -> *const u8 {
     let value = if n <= 8 {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&code[pc..pc + 8]);
+        // SAFETY: 8 bytes from `at` are inside the padding (see above).
+        let word = unsafe { at.cast::<[u8; 8]>().read_unaligned() };
         U256::from(u64::from_be_bytes(word) >> (64 - 8 * n))
     } else {
-        let mut word = [0u8; 32];
-        word.copy_from_slice(&code[pc..pc + 32]);
+        // SAFETY: as above, for 32 bytes.
+        let word = unsafe { at.cast::<[u8; 32]>().read_unaligned() };
         U256::from_be_bytes(word) >> (256 - 8 * n)
     };
     s.push(value);
-    pc + n
+    // SAFETY: at most 32 bytes on, still inside the padding.
+    unsafe { at.add(n) }
 }
 
 #[inline(always)]
