@@ -11,6 +11,7 @@ use super::MAX_CODE_SIZE;
 use crate::fork::Fork;
 use crate::interpreter::analysis::AnalyzedCode;
 use crate::interpreter::memory::Memory;
+use crate::interpreter::native::NativeCode;
 use crate::interpreter::stack::Stack;
 use crate::interpreter::{
     run, CallRequest, CreateRequest, Ctx, Frame, FrameKind, FrameRequest, HaltReason, Status,
@@ -79,6 +80,7 @@ fn new_frame(
     depth: usize,
     kind: FrameKind,
     checkpoint: crate::journal::Checkpoint,
+    native: Option<Arc<NativeCode>>,
 ) -> Box<Frame> {
     if let Some(mut frame) = pool.frames.pop() {
         let f = &mut *frame;
@@ -97,6 +99,7 @@ fn new_frame(
         f.status = Status::Running;
         f.kind = kind;
         f.checkpoint = checkpoint;
+        f.native = native;
         return frame;
     }
     Box::new(Frame {
@@ -118,6 +121,7 @@ fn new_frame(
         status: Status::Running,
         kind,
         checkpoint,
+        native,
     })
 }
 
@@ -163,6 +167,7 @@ pub(crate) fn start_call(
     if code.is_empty() {
         return Ok(Started::Done(FrameResult::stopped(req.gas)));
     }
+    let native = cx.native.and_then(|backend| backend.lookup(&hash, &code));
     Ok(Started::Frame(new_frame(
         pool,
         code,
@@ -176,6 +181,7 @@ pub(crate) fn start_call(
         depth,
         FrameKind::Call { ret_offset: req.ret_offset, ret_len: req.ret_len },
         checkpoint,
+        native,
     )))
 }
 
@@ -213,6 +219,8 @@ pub(crate) fn start_create(
         depth,
         FrameKind::Create { address: req.address },
         checkpoint,
+        // Initcode runs once by nature: it is never compiled.
+        None,
     )))
 }
 

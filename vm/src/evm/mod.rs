@@ -14,6 +14,7 @@ pub use delegation::{delegation_target, recover_authority, DELEGATION_PREFIX};
 use crate::env::{blob_gas_price, BlockEnv, CfgEnv, TxEnv, GAS_PER_BLOB};
 use crate::fork::Fork;
 use crate::interpreter::analysis::AnalyzedCode;
+use crate::interpreter::native::NativeBackend;
 use crate::interpreter::{CallKind, CallRequest, CreateRequest, Ctx, HaltReason, Status};
 use crate::intrinsic::{calldata_floor_gas, intrinsic_gas};
 use crate::journal::{Journal, JournalBuffers, Log};
@@ -143,6 +144,7 @@ pub struct Evm {
     code_cache: CodeCache,
     pool: FramePool,
     journal_buffers: Option<JournalBuffers>,
+    native: Option<Arc<dyn NativeBackend>>,
 }
 
 struct Prepared {
@@ -156,6 +158,12 @@ impl Evm {
     /// A new executor with empty caches.
     pub fn new() -> Self {
         Evm::default()
+    }
+
+    /// Runs deployed code compiled by `backend` where it supplies some (see
+    /// [`crate::interpreter::native`]).
+    pub fn set_native_backend(&mut self, backend: Arc<dyn NativeBackend>) {
+        self.native = Some(backend);
     }
 
     /// Number of analysed codes cached.
@@ -238,6 +246,7 @@ impl Evm {
             error: None,
             tracer,
             code_cache,
+            native: self.native.as_deref(),
         };
         let gas = tx.gas_limit - prepared.intrinsic;
         let mut refund_counter: i64 = 0;

@@ -50,6 +50,7 @@ impl Evm {
             error: None,
             tracer: None,
             code_cache,
+            native: self.native.as_deref(),
         };
         let req = CallRequest {
             kind: CallKind::Call,

@@ -203,6 +203,12 @@ impl AnalyzedCode {
         }
     }
 
+    /// Where each block starts, ascending: 0, every JUMPDEST, and every instruction after a
+    /// block's last.
+    pub fn block_starts(&self) -> &[u32] {
+        &self.starts
+    }
+
     /// Every pc's packed block (meaningful only where a block starts).
     #[inline(always)]
     pub(crate) fn blocks(&self) -> &[PackedBlock] {

@@ -9,8 +9,9 @@
 //! frame stack, so depth 1024 costs heap, not native stack.
 
 pub mod analysis;
-mod instructions;
+pub(crate) mod instructions;
 pub mod memory;
+pub mod native;
 pub mod stack;
 mod table;
 
@@ -223,6 +224,8 @@ pub struct Frame {
     pub kind: FrameKind,
     /// Journal position to revert to on failure.
     pub checkpoint: crate::journal::Checkpoint,
+    /// Compiled code for this frame's code, when the executor's backend has some.
+    pub native: Option<Arc<native::NativeCode>>,
 }
 
 /// Transaction-wide context the instructions act on.
@@ -247,6 +250,8 @@ pub struct Ctx<'a> {
     pub tracer: Option<&'a mut dyn Tracer>,
     /// The executor's cache of analysed code, by code hash.
     pub code_cache: &'a mut crate::evm::CodeCache,
+    /// Where compiled code comes from, if anywhere (see [`native`]).
+    pub native: Option<&'a dyn native::NativeBackend>,
 }
 
 impl Frame {
@@ -310,9 +315,58 @@ impl Frame {
 /// Runs `frame` until it stops, halts or suspends on a CALL/CREATE.
 pub fn run(frame: &mut Frame, cx: &mut Ctx<'_>) {
     if cx.tracer.is_some() {
-        run_loop::<false, true>(frame, cx);
-    } else if !run_loop::<true, false>(frame, cx) {
-        run_loop::<false, false>(frame, cx);
+        run_loop::<false, true, false>(frame, cx);
+    } else if let Some(compiled) = frame.native.clone() {
+        run_native(frame, cx, &compiled);
+    } else if !run_loop::<true, false, false>(frame, cx) {
+        run_loop::<false, false, false>(frame, cx);
+    }
+}
+
+/// Runs `f` on its compiled code, interpreting the instructions the code hands back (see
+/// [`native`]).
+#[inline(never)]
+fn run_native(f: &mut Frame, cx: &mut Ctx<'_>, compiled: &native::NativeCode) {
+    use native::{Exit, NativeState};
+    loop {
+        let mut state =
+            NativeState { stack: f.stack.buffer(), len: f.stack.len() as u64, gas: f.gas, pc: f.pc as u64 };
+        let exit = compiled.call(&mut state);
+        // SAFETY: compiled code leaves at most STACK_LIMIT items, all initialised (the
+        // contract of `NativeCode::new`).
+        unsafe { f.stack.set_len(state.len as usize) };
+        f.gas = state.gas;
+        f.pc = state.pc as usize;
+        match Exit::from_code(exit) {
+            Some(Exit::Interpret) => {
+                if !run_loop::<true, false, true>(f, cx) {
+                    run_loop::<false, false, false>(f, cx);
+                    return;
+                }
+                if f.status != Status::Running {
+                    return;
+                }
+            }
+            Some(Exit::Steps) => {
+                run_loop::<false, false, false>(f, cx);
+                return;
+            }
+            Some(Exit::Stop) => {
+                f.status = Status::Stop;
+                return;
+            }
+            Some(Exit::InvalidJump) => {
+                f.gas = 0;
+                f.status = Status::Halt(HaltReason::InvalidJump);
+                return;
+            }
+            None => {
+                cx.error =
+                    Some(StateError(format!("compiled code returned unknown exit {exit} at pc {}", f.pc)));
+                f.status = Status::Fatal;
+                return;
+            }
+        }
     }
 }
 
@@ -396,8 +450,12 @@ static ENDS_BLOCK: [bool; 256] = {
 /// the rest of the frame step by step. Without it, every instruction is checked against
 /// the table: an opcode the fork lacks has `inputs == UNDEFINED`, so the stack check
 /// rejects it before any inline arm could run it.
+///
+/// With `ONE` (for compiled code, see [`native`]) it runs the single instruction at `f.pc`,
+/// whose block compiled code already entered, and returns; it enters no block itself, so a
+/// jump stops at its JUMPDEST for the compiled code to enter.
 #[inline(always)]
-fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) -> bool {
+fn run_loop<const BLOCKS: bool, const TRACE: bool, const ONE: bool>(f: &mut Frame, cx: &mut Ctx<'_>) -> bool {
     use crate::opcodes::code::JUMPDEST;
     use instructions::{arithmetic as ar, bitwise as bw, control as ct, memory as me, stack as st};
     let table = table::for_fork(cx.fork);
@@ -422,7 +480,7 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
     // registers; it goes back into the frame around every table-dispatched instruction and
     // when the loop ends.
     let mut stack = core::mem::replace(&mut f.stack, Stack::placeholder());
-    if BLOCKS && bytes[f.pc] != JUMPDEST && !enter_block(&code, blocks, f.pc, &mut gas, stack.len()) {
+    if BLOCKS && !ONE && bytes[f.pc] != JUMPDEST && !enter_block(&code, blocks, f.pc, &mut gas, stack.len()) {
         f.stack = stack;
         return false;
     }
@@ -505,6 +563,8 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                     }
                 }
                 0x56 => match ct::jump(s, blocks) {
+                    // SAFETY: `dest` is a JUMPDEST's position, inside the code.
+                    Jump::To(dest, _) if ONE => ip = unsafe { base.add(dest) },
                     Jump::To(dest, block) => match land::<BLOCKS>(&code, block, dest, &mut gas, s.len()) {
                         // SAFETY: `next` is a JUMPDEST's position plus one, inside the code.
                         Some(next) => ip = unsafe { base.add(next) },
@@ -513,6 +573,8 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                     _ => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
                 0x57 => match ct::jumpi(s, blocks) {
+                    // SAFETY: as for JUMP.
+                    Jump::To(dest, _) if ONE => ip = unsafe { base.add(dest) },
                     Jump::To(dest, block) => match land::<BLOCKS>(&code, block, dest, &mut gas, s.len()) {
                         // SAFETY: as for JUMP.
                         Some(next) => ip = unsafe { base.add(next) },
@@ -521,6 +583,7 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                     Jump::NotTaken => {
                         // SAFETY: `ip` is inside the padded code.
                         if BLOCKS
+                            && !ONE
                             && unsafe { *ip } != JUMPDEST
                             && !enter_block(&code, blocks, pc!(), &mut gas, s.len())
                         {
@@ -534,6 +597,7 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                     s.push(U256::from(gas));
                     // SAFETY: `ip` is inside the padded code.
                     if BLOCKS
+                        && !ONE
                         && unsafe { *ip } != JUMPDEST
                         && !enter_block(&code, blocks, pc!(), &mut gas, s.len())
                     {
@@ -541,7 +605,7 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                     }
                 }
                 0x5b => {
-                    if BLOCKS && !enter_block(&code, blocks, pc!() - 1, &mut gas, s.len()) {
+                    if BLOCKS && !ONE && !enter_block(&code, blocks, pc!() - 1, &mut gas, s.len()) {
                         break 'step StepEnd::Steps(pc!() - 1);
                     }
                 }
@@ -565,6 +629,7 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
                         break 'step StepEnd::StatusChanged;
                     }
                     if BLOCKS
+                        && !ONE
                         && ENDS_BLOCK[op as usize]
                         && bytes[f.pc] != JUMPDEST
                         && !enter_block(&code, blocks, f.pc, &mut gas, s.len())
@@ -596,6 +661,12 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool>(f: &mut Frame, cx: &mut Ctx<'
             }
         }
         match end {
+            StepEnd::Next if ONE => {
+                f.pc = pc!();
+                f.gas = gas;
+                f.stack = stack;
+                return true;
+            }
             StepEnd::Next => continue,
             StepEnd::Halt(reason) => {
                 f.pc = pc!();

@@ -48,6 +48,22 @@ impl Stack {
         &self.data
     }
 
+    /// The buffer's first slot, for compiled code (see [`super::native`]).
+    pub(crate) fn buffer(&mut self) -> *mut U256 {
+        debug_assert!(self.data.capacity() >= STACK_LIMIT);
+        self.data.as_mut_ptr()
+    }
+
+    /// Sets the height after compiled code changed the stack in place.
+    ///
+    /// # Safety
+    /// `len` is at most [`STACK_LIMIT`] and the first `len` slots are initialised.
+    pub(crate) unsafe fn set_len(&mut self, len: usize) {
+        debug_assert!(len <= STACK_LIMIT);
+        // SAFETY: the caller's promise; the buffer has STACK_LIMIT slots.
+        unsafe { self.data.set_len(len) }
+    }
+
     /// Clears the stack, keeping its allocation.
     pub fn clear(&mut self) {
         self.data.clear();

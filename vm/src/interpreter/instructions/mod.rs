@@ -2,8 +2,8 @@
 //! and push its declared outputs without checks (the dispatch loop checked them) and
 //! charges only its dynamic gas.
 
-pub(super) mod arithmetic;
-pub(super) mod bitwise;
+pub(crate) mod arithmetic;
+pub(crate) mod bitwise;
 pub(super) mod control;
 pub(super) mod environment;
 pub(super) mod host;

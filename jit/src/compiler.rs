@@ -1,0 +1,817 @@
+//! Bytecode to native code: one Cranelift function per contract.
+//!
+//! The function follows the protocol of [`metisvm_vm::interpreter::native`]. Its entry reads
+//! the stack height, gas and pc from the [`NativeState`], then dispatches through the pc
+//! table (`targets`) to one of the function's labels:
+//!
+//! - a *block label* per basic block of the code's analysis: the block's entry check (gas,
+//!   smallest and largest stack height) as in the interpreter's block mode, then its body;
+//! - a *resume label* per instruction that follows one handed to the interpreter inside a
+//!   block: its body from there, the block being paid already.
+//!
+//! Inside a straight run of instructions the stack is modelled at compile time: pushed
+//! constants and computed words stay in SSA values (registers), DUP and SWAP only move
+//! references, operations on constants are folded, and only the words still live are
+//! stored when the run ends. EVM words are four 64-bit limbs; ADD, SUB, comparisons,
+//! ISZERO and the bitwise operations are inlined with carry chains, and multiplication,
+//! division, modular arithmetic, SIGNEXTEND, BYTE, shifts and CLZ call the VM's builtins
+//! ([`metisvm_vm::interpreter::native::builtin`]). A JUMP or JUMPI whose destination is a
+//! constant goes straight to the destination's block label (or halts, when it is not a
+//! JUMPDEST); other destinations go through the pc table. Every instruction not compiled
+//! here (memory, environment, storage, calls...) returns [`Exit::Interpret`].
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    types, AbiParam, Block, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Value,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module};
+use metisvm_vm::interpreter::analysis::{AnalyzedCode, BlockInfo};
+use metisvm_vm::interpreter::native::{builtin, Exit, NativeEntry, NativeState};
+use metisvm_vm::U256;
+use std::time::{Duration, Instant};
+
+/// Largest code compiled: the EIP-170 deployed-code limit. Larger code (only initcode can
+/// be larger, and it is never compiled) stays interpreted.
+pub const MAX_CODE_LEN: usize = 0x6000;
+
+/// In the pc table: the destination is a JUMPDEST.
+const JUMPDEST_FLAG: u32 = 1 << 31;
+
+/// Why code was not compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The code is over [`MAX_CODE_LEN`].
+    #[error("code of {0} bytes is over the compile limit of {MAX_CODE_LEN}")]
+    TooLarge(usize),
+    /// Cranelift failed.
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+}
+
+/// What a compilation produced, besides the code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompileStats {
+    /// Bytecode length.
+    pub code_len: usize,
+    /// Native code size in bytes.
+    pub native_len: usize,
+    /// Wall time spent compiling.
+    pub time: Duration,
+}
+
+/// Compiled code and the memory that holds it.
+pub struct Compiled {
+    /// The function's entry.
+    pub entry: NativeEntry,
+    /// Size and time figures.
+    pub stats: CompileStats,
+    /// Owns the code memory and the pc table the code reads.
+    pub owner: CodeMemory,
+}
+
+/// The JIT module holding one function's code, and the pc table it reads.
+pub struct CodeMemory {
+    module: Option<JITModule>,
+    _targets: Box<[u32]>,
+}
+
+// SAFETY: after finalisation the module is never used again except to free its memory on
+// drop, which does not depend on the thread; the pc table is read-only.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above: no method reads or writes through a shared reference.
+unsafe impl Sync for CodeMemory {}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the owner of this memory is dropped only when the last `NativeCode`
+            // using it is, so no frame can still run the code.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// Compiles `code` (analysed for the fork it will run under).
+pub fn compile(code: &AnalyzedCode) -> Result<Compiled, CompileError> {
+    let started = Instant::now();
+    if code.len() > MAX_CODE_LEN {
+        return Err(CompileError::TooLarge(code.len()));
+    }
+    let codegen = |e: &dyn std::fmt::Display| CompileError::Codegen(e.to_string());
+    let mut flags = settings::builder();
+    flags.set("opt_level", "speed").map_err(|e| codegen(&e))?;
+    flags.set("is_pic", "false").map_err(|e| codegen(&e))?;
+    let isa_builder = cranelift_native::builder().map_err(|e| codegen(&e))?;
+    let isa = isa_builder.finish(settings::Flags::new(flags)).map_err(|e| codegen(&e))?;
+    let mut module = JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
+    let ptr = module.target_config().pointer_type();
+    let call_conv = module.target_config().default_call_conv;
+
+    let mut ctx = module.make_context();
+    ctx.func.signature.params.push(AbiParam::new(ptr));
+    ctx.func.signature.returns.push(AbiParam::new(types::I32));
+    let mut fctx = FunctionBuilderContext::new();
+    let targets = {
+        let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        Lowering::new(builder, code, ptr, call_conv).lower(module.target_config())
+    };
+    let id = module.declare_function("evm", Linkage::Local, &ctx.func.signature).map_err(|e| codegen(&e))?;
+    module.define_function(id, &mut ctx).map_err(|e| codegen(&e))?;
+    let native_len = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+    module.clear_context(&mut ctx);
+    module.finalize_definitions().map_err(|e| codegen(&e))?;
+    let raw = module.get_finalized_function(id);
+    // SAFETY: the function was declared with the `NativeEntry` signature (one pointer in,
+    // an i32 out, the platform's C calling convention).
+    let entry: NativeEntry = unsafe { std::mem::transmute::<*const u8, NativeEntry>(raw) };
+    Ok(Compiled {
+        entry,
+        stats: CompileStats { code_len: code.len(), native_len, time: started.elapsed() },
+        owner: CodeMemory { module: Some(module), _targets: targets },
+    })
+}
+
+/// A stack word known at compile time.
+#[derive(Clone, Copy)]
+enum Word {
+    Const(U256),
+    Limbs([Value; 4]),
+}
+
+/// A slot of the compile-time stack model: its word and whether memory lacks it.
+#[derive(Clone, Copy)]
+struct Cached {
+    pos: i32,
+    word: Word,
+    dirty: bool,
+}
+
+/// The compile-time stack of a straight run of instructions. Positions count from the
+/// height at the run's start: -1 is the top item then, 0 the first free slot.
+struct Run {
+    /// Address of position 0.
+    base: Value,
+    /// Height at the run's start (an SSA value).
+    len: Value,
+    /// Height now, relative to the start.
+    delta: i32,
+    cached: Vec<Cached>,
+}
+
+struct Lowering<'a> {
+    b: FunctionBuilder<'a>,
+    code: &'a AnalyzedCode,
+    bytes: &'a [u8],
+    ptr: types::Type,
+    state: Value,
+    stack: Value,
+    len_var: Variable,
+    gas_var: Variable,
+    exit_code: Variable,
+    exit_pc: Variable,
+    exit_block: Block,
+    /// Label per pc (block or resume label); `None` where there is none.
+    labels: Vec<Option<Block>>,
+    /// Each label's index in `label_list`, by pc.
+    label_index: Vec<u32>,
+    /// Whether a block starts at a pc.
+    is_start: Vec<bool>,
+    builtin_sig: SigRef,
+    /// The pc table handed to the code: label index (1-based) | JUMPDEST_FLAG.
+    targets: Box<[u32]>,
+    label_list: Vec<Block>,
+    dispatch_block: Block,
+    dispatch_pc: Variable,
+}
+
+const MEM: MemFlagsData = MemFlagsData::trusted();
+
+impl<'a> Lowering<'a> {
+    fn new(
+        mut b: FunctionBuilder<'a>,
+        code: &'a AnalyzedCode,
+        ptr: types::Type,
+        call_conv: CallConv,
+    ) -> Self {
+        let mut sig = Signature::new(call_conv);
+        sig.params.push(AbiParam::new(ptr));
+        let builtin_sig = b.import_signature(sig);
+        let len_var = b.declare_var(types::I64);
+        let gas_var = b.declare_var(types::I64);
+        let exit_code = b.declare_var(types::I32);
+        let exit_pc = b.declare_var(types::I64);
+        let dispatch_pc = b.declare_var(types::I64);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let state = b.block_params(entry)[0];
+        let exit_block = b.create_block();
+        let dispatch_block = b.create_block();
+        let stack = b.ins().load(ptr, MEM, state, NativeState::OFFSETS[0]);
+        let n = code.len() + 1;
+        Lowering {
+            b,
+            code,
+            bytes: code.padded(),
+            ptr,
+            state,
+            stack,
+            len_var,
+            gas_var,
+            exit_code,
+            exit_pc,
+            exit_block,
+            labels: vec![None; n],
+            label_index: vec![0; n],
+            is_start: vec![false; n],
+            builtin_sig,
+            targets: vec![0u32; n].into_boxed_slice(),
+            label_list: Vec::new(),
+            dispatch_block,
+            dispatch_pc,
+        }
+    }
+
+    fn lower(mut self, target: cranelift_codegen::isa::TargetFrontendConfig) -> Box<[u32]> {
+        // Entry: load the state, then dispatch on its pc.
+        let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[1]);
+        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
+        let pc = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[3]);
+        self.b.def_var(self.len_var, len);
+        self.b.def_var(self.gas_var, gas);
+        self.b.def_var(self.dispatch_pc, pc);
+        let entry_dispatch = self.b.create_block();
+        self.b.ins().jump(entry_dispatch, &[]);
+
+        let starts: Vec<usize> = self.code.block_starts().iter().map(|&s| s as usize).collect();
+        for &s in &starts {
+            if s < self.is_start.len() {
+                self.is_start[s] = true;
+                self.new_label(s);
+            }
+        }
+        for (i, &start) in starts.iter().enumerate() {
+            if start >= self.is_start.len() {
+                continue;
+            }
+            let end = starts.get(i + 1).copied().unwrap_or(usize::MAX);
+            self.lower_block(start, end);
+        }
+
+        // The pc table and the two dispatchers.
+        for (pc, label) in self.labels.iter().enumerate() {
+            if label.is_some() {
+                let index = self.label_index[pc] + 1;
+                let flag = if self.is_start[pc] && self.code.is_jumpdest(pc) { JUMPDEST_FLAG } else { 0 };
+                self.targets[pc] = index | flag;
+            }
+        }
+        let table_addr = self.targets.as_ptr() as i64;
+
+        // From the interpreter: any label; a pc without one is a bug, reported as an
+        // unknown exit.
+        self.b.switch_to_block(entry_dispatch);
+        let pc = self.b.use_var(self.dispatch_pc);
+        let bad = self.b.create_block();
+        let in_table = self.b.create_block();
+        let in_code = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, pc, self.code.len() as i64);
+        self.b.ins().brif(in_code, in_table, &[], bad, &[]);
+        self.b.switch_to_block(in_table);
+        let index = self.table_index(table_addr, pc);
+        let index = self.b.ins().band_imm_u(index, !JUMPDEST_FLAG as i64);
+        self.branch_table(index, bad);
+        self.b.switch_to_block(bad);
+        let code = self.b.ins().iconst(types::I32, 99);
+        self.b.def_var(self.exit_code, code);
+        self.b.def_var(self.exit_pc, pc);
+        self.b.ins().jump(self.exit_block, &[]);
+
+        // Dynamic jumps: JUMPDESTs only.
+        self.b.switch_to_block(self.dispatch_block);
+        let pc = self.b.use_var(self.dispatch_pc);
+        let index = self.table_index(table_addr, pc);
+        let flag = self.b.ins().band_imm_u(index, JUMPDEST_FLAG as i64);
+        let valid = self.b.create_block();
+        let invalid = self.b.create_block();
+        self.b.ins().brif(flag, valid, &[], invalid, &[]);
+        self.b.switch_to_block(invalid);
+        self.exit_now(Exit::InvalidJump, None);
+        self.b.switch_to_block(valid);
+        let index = self.b.ins().band_imm_u(index, !JUMPDEST_FLAG as i64);
+        self.branch_table(index, bad);
+
+        // The shared exit: write the state back and return the exit code.
+        self.b.switch_to_block(self.exit_block);
+        let len = self.b.use_var(self.len_var);
+        let gas = self.b.use_var(self.gas_var);
+        let pc = self.b.use_var(self.exit_pc);
+        let code = self.b.use_var(self.exit_code);
+        self.b.ins().store(MEM, len, self.state, NativeState::OFFSETS[1]);
+        self.b.ins().store(MEM, gas, self.state, NativeState::OFFSETS[2]);
+        self.b.ins().store(MEM, pc, self.state, NativeState::OFFSETS[3]);
+        self.b.ins().return_(&[code]);
+
+        self.b.seal_all_blocks();
+        self.b.finalize(target);
+        self.targets
+    }
+
+    /// The pc table's entry for `pc` (an i64 known to be at most the code length).
+    fn table_index(&mut self, table_addr: i64, pc: Value) -> Value {
+        let base = self.b.ins().iconst(self.ptr, table_addr);
+        let offset = self.b.ins().ishl_imm_u(pc, 2);
+        let addr = self.b.ins().iadd(base, offset);
+        let entry = self.b.ins().load(types::I32, MemFlagsData::trusted().with_readonly(), addr, 0);
+        self.b.ins().uextend(types::I64, entry)
+    }
+
+    /// Jumps to `label_list[index - 1]`, or `bad` for 0.
+    fn branch_table(&mut self, index: Value, bad: Block) {
+        let index = self.b.ins().ireduce(types::I32, index);
+        // Distinct block calls: the SSA builder appends arguments to each one.
+        let bad_call = self.b.func.dfg.block_call(bad, &[]);
+        let bad_entry = self.b.func.dfg.block_call(bad, &[]);
+        let calls: Vec<_> = std::iter::once(bad_entry)
+            .chain(self.label_list.clone().into_iter().map(|l| self.b.func.dfg.block_call(l, &[])))
+            .collect();
+        let table = self.b.create_jump_table(JumpTableData::new(bad_call, &calls));
+        self.b.ins().br_table(index, table);
+    }
+
+    fn new_label(&mut self, pc: usize) -> Block {
+        if let Some(block) = self.labels[pc] {
+            return block;
+        }
+        let block = self.b.create_block();
+        self.labels[pc] = Some(block);
+        self.label_index[pc] = self.label_list.len() as u32;
+        self.label_list.push(block);
+        block
+    }
+
+    /// Returns `exit` with the current height and gas; `pc` defaults to 0.
+    fn exit_now(&mut self, exit: Exit, pc: Option<usize>) {
+        let code = self.b.ins().iconst(types::I32, exit as i64);
+        let pc = self.b.ins().iconst(types::I64, pc.unwrap_or(0) as i64);
+        self.b.def_var(self.exit_code, code);
+        self.b.def_var(self.exit_pc, pc);
+        self.b.ins().jump(self.exit_block, &[]);
+    }
+
+    /// Lowers the block `[start, end)`: its entry check, then its instructions.
+    fn lower_block(&mut self, start: usize, end: usize) {
+        let label = self.labels[start].expect("block label");
+        self.b.switch_to_block(label);
+        let info = self.code.block(start);
+        if info == BlockInfo::STEP_BY_STEP {
+            self.exit_now(Exit::Steps, Some(start));
+            return;
+        }
+        let len = self.b.use_var(self.len_var);
+        let gas = self.b.use_var(self.gas_var);
+        let enough_gas = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, gas, info.gas as i64);
+        let above_min = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, len, info.min_len as i64);
+        let below_max = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, len, info.max_len as i64);
+        let ok = self.b.ins().band(enough_gas, above_min);
+        let ok = self.b.ins().band(ok, below_max);
+        let body = self.b.create_block();
+        let fail = self.b.create_block();
+        self.b.ins().brif(ok, body, &[], fail, &[]);
+        self.b.switch_to_block(fail);
+        self.exit_now(Exit::Steps, Some(start));
+        self.b.switch_to_block(body);
+        let gas = self.b.ins().iadd_imm_s(gas, -(info.gas as i64));
+        self.b.def_var(self.gas_var, gas);
+
+        let mut pc = start;
+        let mut run = self.start_run();
+        loop {
+            if pc >= self.code.len() {
+                self.flush(&mut run);
+                self.exit_now(Exit::Stop, Some(pc));
+                return;
+            }
+            if pc >= end {
+                // Falls through into the next block.
+                self.flush(&mut run);
+                let next = self.labels[pc].expect("next block label");
+                self.b.ins().jump(next, &[]);
+                return;
+            }
+            let op = self.bytes[pc];
+            match self.lower_op(&mut run, op, pc) {
+                Lowered::Next(next) => pc = next,
+                Lowered::Ended => return,
+                Lowered::Interpret => {
+                    self.flush(&mut run);
+                    self.exit_now(Exit::Interpret, Some(pc));
+                    let next = pc + 1;
+                    if next >= end {
+                        // The interpreter comes back at the next block's label.
+                        return;
+                    }
+                    let resume = self.new_label(next);
+                    self.b.switch_to_block(resume);
+                    run = self.start_run();
+                    pc = next;
+                }
+            }
+        }
+    }
+
+    fn start_run(&mut self) -> Run {
+        let len = self.b.use_var(self.len_var);
+        let offset = self.b.ins().ishl_imm_u(len, 5);
+        let base = self.b.ins().iadd(self.stack, offset);
+        Run { base, len, delta: 0, cached: Vec::new() }
+    }
+
+    /// Stores every word memory lacks and sets the height variable: the state every label
+    /// and exit expects.
+    fn flush(&mut self, run: &mut Run) {
+        let cached = std::mem::take(&mut run.cached);
+        for c in cached {
+            if c.dirty && c.pos < run.delta {
+                self.store_word(run, c.pos, c.word);
+            }
+        }
+        let len = self.b.ins().iadd_imm_s(run.len, run.delta as i64);
+        self.b.def_var(self.len_var, len);
+        // Later code in this run (none in practice) sees the new height as its start.
+        run.len = len;
+        let offset = self.b.ins().ishl_imm_u(len, 5);
+        run.base = self.b.ins().iadd(self.stack, offset);
+        run.delta = 0;
+    }
+
+    fn store_word(&mut self, run: &Run, pos: i32, word: Word) {
+        let limbs = self.limbs(word);
+        for (i, limb) in limbs.into_iter().enumerate() {
+            self.b.ins().store(MEM, limb, run.base, pos * 32 + 8 * i as i32);
+        }
+    }
+
+    fn limbs(&mut self, word: Word) -> [Value; 4] {
+        match word {
+            Word::Limbs(l) => l,
+            Word::Const(c) => {
+                let l = c.into_limbs();
+                [0, 1, 2, 3].map(|i| self.b.ins().iconst(types::I64, l[i] as i64))
+            }
+        }
+    }
+
+    /// The word at `pos`, loading it when it is not in the model.
+    fn read(&mut self, run: &mut Run, pos: i32) -> Word {
+        if let Some(c) = run.cached.iter().find(|c| c.pos == pos) {
+            return c.word;
+        }
+        let limbs = [0, 1, 2, 3].map(|i| self.b.ins().load(types::I64, MEM, run.base, pos * 32 + 8 * i));
+        let word = Word::Limbs(limbs);
+        run.cached.push(Cached { pos, word, dirty: false });
+        word
+    }
+
+    fn write(run: &mut Run, pos: i32, word: Word) {
+        run.cached.retain(|c| c.pos != pos);
+        run.cached.push(Cached { pos, word, dirty: true });
+    }
+
+    fn pop(&mut self, run: &mut Run) -> Word {
+        let word = self.read(run, run.delta - 1);
+        run.delta -= 1;
+        let top = run.delta;
+        run.cached.retain(|c| c.pos != top);
+        word
+    }
+
+    fn push(run: &mut Run, word: Word) {
+        let pos = run.delta;
+        Self::write(run, pos, word);
+        run.delta += 1;
+    }
+
+    fn lower_op(&mut self, run: &mut Run, op: u8, pc: usize) -> Lowered {
+        let next = pc + 1;
+        match op {
+            0x00 => {
+                self.flush(run);
+                self.exit_now(Exit::Stop, Some(pc));
+                return Lowered::Ended;
+            }
+            0x01 | 0x03 | 0x10..=0x14 | 0x16..=0x18 => {
+                let a = self.pop(run);
+                let b = self.pop(run);
+                let result = self.binary(op, a, b);
+                Self::push(run, result);
+            }
+            0x15 | 0x19 => {
+                let a = self.pop(run);
+                let result = self.unary(op, a);
+                Self::push(run, result);
+            }
+            0x50 => {
+                self.pop(run);
+            }
+            0x56 => {
+                let dest = self.pop(run);
+                self.flush(run);
+                self.jump(dest, pc);
+                return Lowered::Ended;
+            }
+            0x57 => {
+                let dest = self.pop(run);
+                let cond = self.pop(run);
+                self.flush(run);
+                let fallthrough = self.labels[next].expect("block after JUMPI");
+                match cond {
+                    Word::Const(c) if c.is_zero() => {
+                        self.b.ins().jump(fallthrough, &[]);
+                    }
+                    Word::Const(_) => self.jump(dest, pc),
+                    Word::Limbs(l) => {
+                        let any = self.b.ins().bor(l[0], l[1]);
+                        let any2 = self.b.ins().bor(l[2], l[3]);
+                        let any = self.b.ins().bor(any, any2);
+                        let taken = self.b.create_block();
+                        self.b.ins().brif(any, taken, &[], fallthrough, &[]);
+                        self.b.switch_to_block(taken);
+                        self.jump(dest, pc);
+                    }
+                }
+                return Lowered::Ended;
+            }
+            0x58 => Self::push(run, Word::Const(U256::from(pc))),
+            0x5a => {
+                // GAS ends its block, so the gas left after the block's charge is exactly
+                // what the instruction reports.
+                let gas = self.b.use_var(self.gas_var);
+                let zero = self.b.ins().iconst(types::I64, 0);
+                Self::push(run, Word::Limbs([gas, zero, zero, zero]));
+            }
+            0x5b => {}
+            0x5f => Self::push(run, Word::Const(U256::ZERO)),
+            0x60..=0x7f => {
+                let n = (op - 0x5f) as usize;
+                let mut word = [0u8; 32];
+                word[32 - n..].copy_from_slice(&self.bytes[next..next + n]);
+                Self::push(run, Word::Const(U256::from_be_bytes(word)));
+                return Lowered::Next(next + n);
+            }
+            0x80..=0x8f => {
+                let n = (op - 0x7f) as i32;
+                let word = self.read(run, run.delta - n);
+                Self::push(run, word);
+            }
+            0x90..=0x9f => {
+                let n = (op - 0x8f) as i32;
+                let (top, other) = (run.delta - 1, run.delta - 1 - n);
+                let a = self.read(run, top);
+                let b = self.read(run, other);
+                Self::write(run, top, b);
+                Self::write(run, other, a);
+            }
+            _ => match builtin(op) {
+                Some((f, inputs)) => self.call_builtin(run, f, inputs),
+                None => return Lowered::Interpret,
+            },
+        }
+        Lowered::Next(next)
+    }
+
+    /// A builtin on the top `inputs` words, folded when they are all constants.
+    fn call_builtin(&mut self, run: &mut Run, f: metisvm_vm::interpreter::native::Builtin, inputs: u8) {
+        let inputs = inputs as i32;
+        let args: Vec<Word> = (1..=inputs).map(|i| self.read(run, run.delta - i)).collect();
+        if args.iter().all(|w| matches!(w, Word::Const(_))) {
+            let mut buf: Vec<U256> =
+                args.iter().rev().map(|w| if let Word::Const(c) = w { *c } else { U256::ZERO }).collect();
+            // SAFETY: `buf` holds the inputs, the top last, as a builtin expects.
+            unsafe { f(buf.as_mut_ptr().add(buf.len() - 1)) };
+            for _ in 0..inputs {
+                self.pop(run);
+            }
+            Self::push(run, Word::Const(buf[0]));
+            return;
+        }
+        // The inputs go to memory, the builtin works there, and the result stays there.
+        let lowest = run.delta - inputs;
+        let mut keep = Vec::new();
+        for c in std::mem::take(&mut run.cached) {
+            if c.pos >= lowest && c.pos < run.delta {
+                if c.dirty {
+                    self.store_word(run, c.pos, c.word);
+                }
+            } else {
+                keep.push(c);
+            }
+        }
+        run.cached = keep;
+        let top = self.b.ins().iadd_imm_s(run.base, ((run.delta - 1) * 32) as i64);
+        let callee = self.b.ins().iconst(self.ptr, f as usize as i64);
+        self.b.ins().call_indirect(self.builtin_sig, callee, &[top]);
+        run.delta -= inputs - 1;
+    }
+
+    /// A jump to `dest` (the block is flushed).
+    fn jump(&mut self, dest: Word, pc: usize) {
+        match dest {
+            Word::Const(d) => {
+                let target =
+                    usize::try_from(d).ok().filter(|&d| d < self.code.len() && self.code.is_jumpdest(d));
+                match target {
+                    Some(d) => {
+                        let label = self.labels[d].expect("JUMPDEST label");
+                        self.b.ins().jump(label, &[]);
+                    }
+                    None => self.exit_now(Exit::InvalidJump, Some(pc)),
+                }
+            }
+            Word::Limbs(l) => {
+                // In range when the high limbs are zero and the low one is below the length.
+                let high = self.b.ins().bor(l[1], l[2]);
+                let high = self.b.ins().bor(high, l[3]);
+                let high_zero = self.b.ins().icmp_imm_u(IntCC::Equal, high, 0);
+                let in_code = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, l[0], self.code.len() as i64);
+                let ok = self.b.ins().band(high_zero, in_code);
+                let lookup = self.b.create_block();
+                let invalid = self.b.create_block();
+                self.b.ins().brif(ok, lookup, &[], invalid, &[]);
+                self.b.switch_to_block(invalid);
+                self.exit_now(Exit::InvalidJump, Some(pc));
+                self.b.switch_to_block(lookup);
+                self.b.def_var(self.dispatch_pc, l[0]);
+                self.b.ins().jump(self.dispatch_block, &[]);
+            }
+        }
+    }
+
+    fn unary(&mut self, op: u8, a: Word) -> Word {
+        if let Word::Const(a) = a {
+            return Word::Const(match op {
+                0x15 => U256::from(a.is_zero() as u8),
+                _ => !a,
+            });
+        }
+        let a = self.limbs(a);
+        match op {
+            0x15 => {
+                let x = self.b.ins().bor(a[0], a[1]);
+                let y = self.b.ins().bor(a[2], a[3]);
+                let any = self.b.ins().bor(x, y);
+                let is_zero = self.b.ins().icmp_imm_u(IntCC::Equal, any, 0);
+                self.bool_word(is_zero)
+            }
+            _ => Word::Limbs(a.map(|l| self.b.ins().bnot(l))),
+        }
+    }
+
+    fn bool_word(&mut self, flag: Value) -> Word {
+        let low = self.b.ins().uextend(types::I64, flag);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        Word::Limbs([low, zero, zero, zero])
+    }
+
+    /// `a op b` with `a` the top item.
+    fn binary(&mut self, op: u8, a: Word, b: Word) -> Word {
+        if let (Word::Const(x), Word::Const(y)) = (a, b) {
+            return Word::Const(fold_binary(op, x, y));
+        }
+        let a = self.limbs(a);
+        let b = self.limbs(b);
+        match op {
+            0x01 => {
+                // Two 128-bit halves; the low half's carry goes into the high one.
+                let (a_lo, a_hi) = self.halves(a);
+                let (b_lo, b_hi) = self.halves(b);
+                let lo = self.b.ins().iadd(a_lo, b_lo);
+                let carry = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, a_lo);
+                let carry = self.b.ins().uextend(types::I128, carry);
+                let hi = self.b.ins().iadd(a_hi, b_hi);
+                let hi = self.b.ins().iadd(hi, carry);
+                Word::Limbs(self.limbs_of(lo, hi))
+            }
+            0x03 => Word::Limbs(self.sub_limbs(a, b).0),
+            0x10 => {
+                let borrow = self.sub_limbs(a, b).1;
+                self.bool_word(borrow)
+            }
+            0x11 => {
+                let borrow = self.sub_limbs(b, a).1;
+                self.bool_word(borrow)
+            }
+            0x12 | 0x13 => {
+                // Signed order is unsigned order with the sign bits flipped.
+                let flip = |l: &mut Self, w: [Value; 4]| {
+                    let top = l.b.ins().bxor_imm_s(w[3], i64::MIN);
+                    [w[0], w[1], w[2], top]
+                };
+                let (fa, fb) = (flip(self, a), flip(self, b));
+                let borrow = if op == 0x12 { self.sub_limbs(fa, fb).1 } else { self.sub_limbs(fb, fa).1 };
+                self.bool_word(borrow)
+            }
+            0x14 => {
+                let d = [0, 1, 2, 3].map(|i| self.b.ins().bxor(a[i], b[i]));
+                let x = self.b.ins().bor(d[0], d[1]);
+                let y = self.b.ins().bor(d[2], d[3]);
+                let any = self.b.ins().bor(x, y);
+                let equal = self.b.ins().icmp_imm_u(IntCC::Equal, any, 0);
+                self.bool_word(equal)
+            }
+            0x16 => Word::Limbs([0, 1, 2, 3].map(|i| self.b.ins().band(a[i], b[i]))),
+            0x17 => Word::Limbs([0, 1, 2, 3].map(|i| self.b.ins().bor(a[i], b[i]))),
+            _ => Word::Limbs([0, 1, 2, 3].map(|i| self.b.ins().bxor(a[i], b[i]))),
+        }
+    }
+
+    /// `a - b` and whether it borrowed (`a < b`), on 128-bit halves.
+    fn sub_limbs(&mut self, a: [Value; 4], b: [Value; 4]) -> ([Value; 4], Value) {
+        let (a_lo, a_hi) = self.halves(a);
+        let (b_lo, b_hi) = self.halves(b);
+        let lo = self.b.ins().isub(a_lo, b_lo);
+        let borrow_lo = self.b.ins().icmp(IntCC::UnsignedLessThan, a_lo, b_lo);
+        let wide_borrow = self.b.ins().uextend(types::I128, borrow_lo);
+        let hi = self.b.ins().isub(a_hi, b_hi);
+        let hi = self.b.ins().isub(hi, wide_borrow);
+        let hi_less = self.b.ins().icmp(IntCC::UnsignedLessThan, a_hi, b_hi);
+        let hi_equal = self.b.ins().icmp(IntCC::Equal, a_hi, b_hi);
+        let tie_borrow = self.b.ins().band(hi_equal, borrow_lo);
+        let borrow = self.b.ins().bor(hi_less, tie_borrow);
+        (self.limbs_of(lo, hi), borrow)
+    }
+
+    /// A word's low and high 128-bit halves.
+    fn halves(&mut self, w: [Value; 4]) -> (Value, Value) {
+        let lo = self.b.ins().iconcat(w[0], w[1]);
+        let hi = self.b.ins().iconcat(w[2], w[3]);
+        (lo, hi)
+    }
+
+    /// The limbs of a word given as 128-bit halves.
+    fn limbs_of(&mut self, lo: Value, hi: Value) -> [Value; 4] {
+        let (l0, l1) = self.b.ins().isplit(lo);
+        let (l2, l3) = self.b.ins().isplit(hi);
+        [l0, l1, l2, l3]
+    }
+}
+
+/// What lowering one instruction led to.
+enum Lowered {
+    /// Go on at this pc.
+    Next(usize),
+    /// The block ended (a jump or an exit was emitted).
+    Ended,
+    /// The interpreter runs this instruction.
+    Interpret,
+}
+
+/// A binary operation on two constants, `a` the top item.
+fn fold_binary(op: u8, a: U256, b: U256) -> U256 {
+    let flag = |x: bool| U256::from(x as u8);
+    let signed = |x: U256| x ^ (U256::from(1) << 255);
+    match op {
+        0x01 => a.wrapping_add(b),
+        0x03 => a.wrapping_sub(b),
+        0x10 => flag(a < b),
+        0x11 => flag(a > b),
+        0x12 => flag(signed(a) < signed(b)),
+        0x13 => flag(signed(a) > signed(b)),
+        0x14 => flag(a == b),
+        0x16 => a & b,
+        0x17 => a | b,
+        _ => a ^ b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metisvm_vm::{Bytes, Fork};
+
+    #[test]
+    fn compiles_a_small_program() {
+        let code =
+            AnalyzedCode::new(Bytes::from_static(&[0x60, 0x01, 0x60, 0x02, 0x01, 0x50, 0x00]), Fork::Cancun);
+        let compiled = compile(&code).expect("compiles");
+        assert!(compiled.stats.native_len > 0);
+        let code = AnalyzedCode::new(
+            Bytes::from_static(hex_literal("602035600035900180158119600055600155600255595ff3")),
+            Fork::Osaka,
+        );
+        compile(&code).expect("compiles");
+    }
+
+    fn hex_literal(s: &'static str) -> &'static [u8] {
+        Box::leak(
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        )
+    }
+}

@@ -1,0 +1,12 @@
+//! MetisVM's JIT: hot contracts compiled to native code with Cranelift.
+//!
+//! - [`compiler`] turns one contract's bytecode into one native function that follows the
+//!   interpreter's protocol for compiled code ([`metisvm_vm::interpreter::native`]).
+//! - [`backend`] decides what to compile and when ([`JitMode`]), and keeps compiled code
+//!   in a bounded cache shared by every executor and thread.
+
+pub mod backend;
+pub mod compiler;
+
+pub use backend::{Jit, JitConfig, JitMode, JitStats};
+pub use compiler::{compile, CompileError, CompileStats};

@@ -1,0 +1,325 @@
+//! The boundary between the interpreter and compiled code (the `metisvm-jit` crate).
+//!
+//! Compiled code runs a frame's basic blocks (see [`super::analysis`]) with the same entry
+//! checks as the interpreter's block mode, on the frame's own stack buffer, and hands every
+//! instruction it does not compile back to the interpreter:
+//!
+//! 1. The interpreter calls the code's entry with a [`NativeState`]: the stack buffer and
+//!    height, the gas, and a pc that is either a block start (the block is not entered yet)
+//!    or a *resume point*, the pc after an instruction the interpreter just ran for the
+//!    compiled code (its block is entered and paid).
+//! 2. The code runs until it reaches something it leaves to the interpreter and returns an
+//!    [`Exit`] with the state updated.
+//! 3. For [`Exit::Interpret`] the interpreter runs that one instruction with its block's gas
+//!    already paid, and calls the code again at the pc after it. A block whose entry check
+//!    fails ([`Exit::Steps`]) makes the rest of the frame run step by step, exactly as in the
+//!    interpreter's own block mode, so results are identical by construction.
+//!
+//! Which code gets compiled, and when, is up to a [`NativeBackend`] handed to the executor
+//! ([`crate::Evm::set_native_backend`]); without one nothing changes.
+
+use super::analysis::AnalyzedCode;
+use crate::primitives::{B256, U256};
+use std::any::Any;
+use std::sync::Arc;
+
+/// The machine state compiled code reads and updates. `#[repr(C)]`: compiled code
+/// addresses the fields by their offsets ([`NativeState::OFFSETS`]).
+#[repr(C)]
+#[derive(Debug)]
+pub struct NativeState {
+    /// The frame's stack buffer: [`super::stack::STACK_LIMIT`] slots, bottom first.
+    pub stack: *mut U256,
+    /// Stack height.
+    pub len: u64,
+    /// Gas remaining.
+    pub gas: u64,
+    /// In: where to start (a block start or a resume point). Out: where the code stopped.
+    pub pc: u64,
+}
+
+impl NativeState {
+    /// Byte offsets of `stack`, `len`, `gas` and `pc`.
+    pub const OFFSETS: [i32; 4] = [0, 8, 16, 24];
+}
+
+/// Why compiled code returned, as the `u32` its entry returns.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Run the instruction at `pc` (its block already paid), then call the code again.
+    Interpret = 0,
+    /// The block at `pc` failed its entry check: run the rest of the frame step by step.
+    Steps = 1,
+    /// STOP, or the end of the code.
+    Stop = 2,
+    /// A jump to a position that is not a JUMPDEST.
+    InvalidJump = 3,
+}
+
+impl Exit {
+    /// The exit for a returned code; `None` for a code no exit has.
+    pub fn from_code(code: u32) -> Option<Exit> {
+        Some(match code {
+            0 => Exit::Interpret,
+            1 => Exit::Steps,
+            2 => Exit::Stop,
+            3 => Exit::InvalidJump,
+            _ => return None,
+        })
+    }
+}
+
+/// The signature of compiled code's entry.
+pub type NativeEntry = unsafe extern "C" fn(*mut NativeState) -> u32;
+
+/// Compiled code for one contract under one fork, kept alive by its owner (the backend's
+/// code memory).
+pub struct NativeCode {
+    entry: NativeEntry,
+    _owner: Box<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for NativeCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeCode").finish_non_exhaustive()
+    }
+}
+
+impl NativeCode {
+    /// Wraps a compiled entry point and what keeps its code memory alive.
+    ///
+    /// # Safety
+    /// `entry` must stay callable while `owner` lives, and for the code it was compiled from
+    /// (and the fork it was analysed for) it must keep this contract: called with a state
+    /// whose `stack` has [`super::stack::STACK_LIMIT`] slots of which the first `len` are
+    /// initialised, and whose `pc` is a block start or a resume point, it reads and writes
+    /// only those slots (never above the limit), leaves `len` at most the limit with every
+    /// slot below it initialised, takes gas only as the interpreter would, and returns an
+    /// [`Exit`] code with `pc` set as that exit describes.
+    pub unsafe fn new(entry: NativeEntry, owner: Box<dyn Any + Send + Sync>) -> NativeCode {
+        NativeCode { entry, _owner: owner }
+    }
+
+    /// Calls the entry.
+    #[inline]
+    pub(crate) fn call(&self, state: &mut NativeState) -> u32 {
+        // SAFETY: the state comes from a live frame (see `run_native`), which is what the
+        // contract of `NativeCode::new` asks for.
+        unsafe { (self.entry)(state) }
+    }
+}
+
+/// Chooses and supplies compiled code: one per executor, shared across threads.
+pub trait NativeBackend: Send + Sync {
+    /// The compiled code for `code` (whose code hash is `hash`), if there is some now. Called
+    /// once for every frame that runs deployed code; a backend may count calls and compile in
+    /// the background, or compile before answering.
+    fn lookup(&self, hash: &B256, code: &Arc<AnalyzedCode>) -> Option<Arc<NativeCode>>;
+}
+
+/// A word operation compiled code calls instead of inlining it. `top` points at the stack's
+/// top item; the operation reads its inputs from there down and writes its one output over
+/// the deepest input (compiled code then lowers the height by `inputs - 1`).
+pub type Builtin = unsafe extern "C" fn(top: *mut U256);
+
+/// The builtin for `op` and its number of inputs, for the opcodes compiled code calls out
+/// for (multiplication, division, modular arithmetic, SIGNEXTEND, BYTE, shifts, CLZ). Their
+/// results match the interpreter's instructions (tested against them below).
+pub fn builtin(op: u8) -> Option<(Builtin, u8)> {
+    use builtins::*;
+    Some(match op {
+        0x02 => (mul, 2),
+        0x04 => (div, 2),
+        0x05 => (sdiv, 2),
+        0x06 => (rem, 2),
+        0x07 => (smod, 2),
+        0x08 => (addmod, 3),
+        0x09 => (mulmod, 3),
+        0x0b => (signextend, 2),
+        0x1a => (byte, 2),
+        0x1b => (shl, 2),
+        0x1c => (shr, 2),
+        0x1d => (sar, 2),
+        0x1e => (clz, 1),
+        _ => return None,
+    })
+}
+
+mod builtins {
+    use crate::interpreter::instructions::arithmetic::is_neg;
+    use crate::primitives::U256;
+
+    fn abs(v: U256) -> U256 {
+        if is_neg(v) {
+            v.wrapping_neg()
+        } else {
+            v
+        }
+    }
+
+    macro_rules! word_op {
+        ($name:ident, |$a:ident| $body:expr) => {
+            pub(super) unsafe extern "C" fn $name(top: *mut U256) {
+                // SAFETY: compiled code passes the top of a stack holding the input.
+                unsafe {
+                    let $a = top.read();
+                    top.write($body);
+                }
+            }
+        };
+        ($name:ident, |$a:ident, $b:ident| $body:expr) => {
+            pub(super) unsafe extern "C" fn $name(top: *mut U256) {
+                // SAFETY: compiled code passes the top of a stack holding both inputs.
+                unsafe {
+                    let ($a, $b) = (top.read(), top.sub(1).read());
+                    top.sub(1).write($body);
+                }
+            }
+        };
+        ($name:ident, |$a:ident, $b:ident, $c:ident| $body:expr) => {
+            pub(super) unsafe extern "C" fn $name(top: *mut U256) {
+                // SAFETY: compiled code passes the top of a stack holding all three inputs.
+                unsafe {
+                    let ($a, $b, $c) = (top.read(), top.sub(1).read(), top.sub(2).read());
+                    top.sub(2).write($body);
+                }
+            }
+        };
+    }
+
+    word_op!(mul, |a, b| a.wrapping_mul(b));
+    word_op!(div, |a, b| if b.is_zero() { U256::ZERO } else { a / b });
+    word_op!(rem, |a, b| if b.is_zero() { U256::ZERO } else { a % b });
+    word_op!(sdiv, |a, b| if b.is_zero() {
+        U256::ZERO
+    } else {
+        let q = abs(a) / abs(b);
+        if is_neg(a) != is_neg(b) {
+            q.wrapping_neg()
+        } else {
+            q
+        }
+    });
+    word_op!(smod, |a, b| if b.is_zero() {
+        U256::ZERO
+    } else {
+        let r = abs(a) % abs(b);
+        if is_neg(a) {
+            r.wrapping_neg()
+        } else {
+            r
+        }
+    });
+    word_op!(addmod, |a, b, n| if n.is_zero() { U256::ZERO } else { a.add_mod(b, n) });
+    word_op!(mulmod, |a, b, n| if n.is_zero() { U256::ZERO } else { a.mul_mod(b, n) });
+    word_op!(signextend, |k, x| if k < U256::from(31) {
+        let sign_bit = k.to::<usize>() * 8 + 7;
+        let low = (U256::from(1) << (sign_bit + 1)) - U256::from(1);
+        if x.bit(sign_bit) {
+            x | !low
+        } else {
+            x & low
+        }
+    } else {
+        x
+    });
+    word_op!(byte, |i, x| if i < U256::from(32) {
+        U256::from(x.byte(31 - i.to::<usize>()))
+    } else {
+        U256::ZERO
+    });
+    word_op!(shl, |shift, x| if shift < U256::from(256) { x << shift.to::<usize>() } else { U256::ZERO });
+    word_op!(shr, |shift, x| if shift < U256::from(256) { x >> shift.to::<usize>() } else { U256::ZERO });
+    word_op!(sar, |shift, x| {
+        let negative = is_neg(x);
+        if shift < U256::from(256) {
+            let s = shift.to::<usize>();
+            if negative {
+                !((!x) >> s)
+            } else {
+                x >> s
+            }
+        } else if negative {
+            U256::MAX
+        } else {
+            U256::ZERO
+        }
+    });
+    word_op!(clz, |x| U256::from(x.leading_zeros()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interpreter::instructions::{arithmetic as ar, bitwise as bw};
+    use crate::interpreter::stack::Stack;
+
+    fn words() -> Vec<U256> {
+        let mut w = vec![
+            U256::ZERO,
+            U256::from(1),
+            U256::from(2),
+            U256::from(7),
+            U256::from(30),
+            U256::from(31),
+            U256::from(32),
+            U256::from(255),
+            U256::from(256),
+            U256::from(0x80),
+            U256::MAX,
+            U256::MAX - U256::from(1),
+            U256::from(1) << 255,
+            (U256::from(1) << 255) - U256::from(1),
+            U256::from_be_bytes([0xa5; 32]),
+            U256::from_be_bytes([0x5a; 32]),
+        ];
+        w.push(U256::from(0x1234_5678_9abc_def0u64) << 100);
+        w
+    }
+
+    /// Every builtin gives what the interpreter's instruction leaves on a stack.
+    #[test]
+    fn builtins_match_the_interpreter() {
+        type StackOp = fn(&mut Stack);
+        let ops: [(u8, StackOp); 13] = [
+            (0x02, ar::mul),
+            (0x04, ar::div),
+            (0x05, ar::sdiv),
+            (0x06, ar::rem),
+            (0x07, ar::smod),
+            (0x08, ar::addmod),
+            (0x09, ar::mulmod),
+            (0x0b, ar::signextend),
+            (0x1a, bw::byte),
+            (0x1b, bw::shl),
+            (0x1c, bw::shr),
+            (0x1d, bw::sar),
+            (0x1e, bw::clz),
+        ];
+        let words = words();
+        let mut checked = 0;
+        for (op, stack_op) in ops {
+            let (f, inputs) = builtin(op).expect("builtin");
+            for &a in &words {
+                for &b in &words {
+                    for &c in words.iter().take(if inputs == 3 { words.len() } else { 1 }) {
+                        let args = [a, b, c];
+                        let mut s = Stack::default();
+                        for &x in args[..inputs as usize].iter().rev() {
+                            s.push(x);
+                        }
+                        stack_op(&mut s);
+                        let expected = s.pop();
+                        let mut buf: Vec<U256> = args[..inputs as usize].iter().rev().copied().collect();
+                        // SAFETY: `buf` holds `inputs` words, the top last.
+                        unsafe { f(buf.as_mut_ptr().add(inputs as usize - 1)) };
+                        assert_eq!(buf[0], expected, "op {op:#x} on {:?}", &args[..inputs as usize]);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 13 * 200);
+    }
+}
