@@ -7,7 +7,7 @@ export METISVM_FIXTURES := $(abspath $(FIXTURES))
 PROFILE ?= ci
 BIN := target/$(PROFILE)/metisvm
 
-.PHONY: build test unit conformance statetests replay bench fmt lint clean
+.PHONY: build test unit conformance statetests replay jit-conformance bench fmt lint clean
 
 build:
 	cargo build --release -p metisvm
@@ -24,7 +24,7 @@ unit:
 $(BIN): FORCE
 	cargo build --profile $(PROFILE) -p metisvm
 
-conformance: statetests replay
+conformance: statetests replay jit-conformance
 
 statetests: $(BIN)
 	$(BIN) statetest $(FIXTURES)/ethereum-tests/GeneralStateTests
@@ -33,6 +33,13 @@ statetests: $(BIN)
 
 replay: $(BIN)
 	$(BIN) replay $(FIXTURES)/mainnet-blocks
+
+# The same suites with every deployed contract compiled before it first runs.
+jit-conformance: $(BIN)
+	$(BIN) statetest --jit always $(FIXTURES)/ethereum-tests/GeneralStateTests
+	$(BIN) statetest --jit always $(FIXTURES)/eest/prague
+	$(BIN) statetest --jit always $(FIXTURES)/eest/osaka
+	$(BIN) replay --jit always $(FIXTURES)/mainnet-blocks
 
 bench:
 	cargo bench -p metisvm-bench

@@ -2,6 +2,7 @@
 //! command line.
 
 mod bench_cmd;
+mod jit_args;
 mod replay_cmd;
 mod run_cmd;
 mod statetest_cmd;

@@ -25,6 +25,8 @@ pub(crate) struct Args {
     /// Include every transaction's status and gas in the JSON report.
     #[arg(long, requires = "json")]
     txs: bool,
+    #[command(flatten)]
+    jit: crate::jit_args::JitArgs,
 }
 
 fn status_name(status: ExecStatus) -> String {
@@ -93,7 +95,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let reports = run_blocks(&dirs, &skips, |r| {
+    let reports = run_blocks(&dirs, &skips, args.jit.backend().as_ref(), |r| {
         bar.set_message(r.number.to_string());
         bar.inc(1);
     })?;

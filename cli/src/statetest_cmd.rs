@@ -33,6 +33,8 @@ pub(crate) struct Args {
     /// Write EIP-3155 traces (one JSON object per instruction) to standard error.
     #[arg(long)]
     trace: bool,
+    #[command(flatten)]
+    jit: crate::jit_args::JitArgs,
     /// Print every failing case (by default, the first 50).
     #[arg(long)]
     all_failures: bool,
@@ -74,7 +76,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         files.extend(json_files(path).with_context(|| format!("{}: cannot read", path.display()))?);
     }
     let skips = SkipList::builtin();
-    let options = RunOptions { fork, filter: args.filter.clone(), trace: args.trace };
+    let options =
+        RunOptions { fork, filter: args.filter.clone(), trace: args.trace, native: args.jit.backend() };
     let started = Instant::now();
     let bar = if std::io::stderr().is_terminal() && !args.json && !args.trace {
         let bar = ProgressBar::new(files.len() as u64);

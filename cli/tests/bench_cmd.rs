@@ -12,17 +12,17 @@ fn benchmarks() -> String {
 }
 
 #[test]
-fn signextend_on_both_engines_as_json() {
+fn signextend_on_every_engine_as_json() {
     let path = format!("{}/evm-benchmarks/micro/signextend.json", benchmarks());
     let out = metisvm(&["bench", &path, "--rounds", "1", "--json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("stdout is one JSON object");
     let results = json["results"].as_array().expect("a results array");
     assert!(json["mismatches"].as_array().is_some_and(Vec::is_empty), "{json}");
-    // Two labelled inputs (zero, one), two engines each.
-    assert_eq!(results.len(), 4, "{json}");
+    // Two labelled inputs (zero, one), three engines each.
+    assert_eq!(results.len(), 6, "{json}");
     for workload in ["signextend/zero", "signextend/one"] {
-        for engine in ["interp", "revm"] {
+        for engine in ["interp", "jit", "revm"] {
             let entry = results
                 .iter()
                 .find(|r| r["workload"] == workload && r["engine"] == engine)
@@ -64,7 +64,7 @@ fn paths_under_the_benchmark_folder_and_one_engine() {
 fn bad_input_exits_with_code_2() {
     for (args, needle) in [
         (vec!["bench", "no/such/file.json"], "no/such/file.json: no such file or folder"),
-        (vec!["bench", "--engines", "jit", "x"], "unknown engine \"jit\""),
+        (vec!["bench", "--engines", "evmone", "x"], "unknown engine \"evmone\""),
         (vec!["bench", "--rounds", "0", "x"], "--rounds"),
         (vec!["bench", "--calldata", "0xzz", "x"], "--calldata"),
         (vec!["bench", "--fork", "Nope", "x"], "--fork"),

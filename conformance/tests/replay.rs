@@ -10,7 +10,7 @@ fn all_mainnet_blocks_replay() {
     let root = fixture_root().join("mainnet-blocks");
     let dirs = block_dirs(&root).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(dirs.len(), 42, "expected 42 block folders under {}", root.display());
-    let reports = run_blocks(&dirs, &SkipList::builtin(), |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let reports = run_blocks(&dirs, &SkipList::builtin(), None, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let failures: Vec<String> = reports
         .iter()
         .filter_map(|r| match &r.outcome {

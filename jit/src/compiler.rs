@@ -38,6 +38,11 @@ use std::time::{Duration, Instant};
 /// be larger, and it is never compiled) stays interpreted.
 pub const MAX_CODE_LEN: usize = 0x6000;
 
+/// Most basic blocks compiled: the compile budget. Code generation and register allocation
+/// grow faster than linearly with the blocks of one function, and a contract of nothing but
+/// JUMPDESTs (24,576 one-byte blocks) would take seconds; such code stays interpreted.
+pub const MAX_BLOCKS: usize = 2048;
+
 /// In the pc table: the destination is a JUMPDEST.
 const JUMPDEST_FLAG: u32 = 1 << 31;
 
@@ -47,6 +52,9 @@ pub enum CompileError {
     /// The code is over [`MAX_CODE_LEN`].
     #[error("code of {0} bytes is over the compile limit of {MAX_CODE_LEN}")]
     TooLarge(usize),
+    /// The code has more than [`MAX_BLOCKS`] basic blocks.
+    #[error("code of {0} basic blocks is over the compile limit of {MAX_BLOCKS}")]
+    TooManyBlocks(usize),
     /// Cranelift failed.
     #[error("code generation failed: {0}")]
     Codegen(String),
@@ -100,6 +108,9 @@ pub fn compile(code: &AnalyzedCode) -> Result<Compiled, CompileError> {
     let started = Instant::now();
     if code.len() > MAX_CODE_LEN {
         return Err(CompileError::TooLarge(code.len()));
+    }
+    if code.block_starts().len() > MAX_BLOCKS {
+        return Err(CompileError::TooManyBlocks(code.block_starts().len()));
     }
     let codegen = |e: &dyn std::fmt::Display| CompileError::Codegen(e.to_string());
     let mut flags = settings::builder();

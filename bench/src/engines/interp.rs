@@ -1,8 +1,10 @@
 //! MetisVM's interpreter as a [`Runner`]: a [`MemoryState`] and one [`Evm`] kept for the whole
 //! workload, so its code-analysis cache is warm after the first run, as in a node.
 
+use metisvm_jit::{Jit, JitConfig, JitMode};
 use metisvm_state::MemoryState;
 use metisvm_vm::{BlockEnv, CfgEnv, Evm, ExecStatus, StateWriter, TxEnv, TxOutcome};
+use std::sync::Arc;
 
 use super::{EngineError, EngineKind, Runner};
 use crate::compare::{AccountSnapshot, LogEntry, RunResult, Status, TxResult};
@@ -10,6 +12,7 @@ use crate::workload::Workload;
 
 /// MetisVM set up for one workload.
 pub struct InterpRunner {
+    kind: EngineKind,
     evm: Evm,
     pre: MemoryState,
     block: BlockEnv,
@@ -29,6 +32,7 @@ impl InterpRunner {
             pre.set_block_hash(number, hash);
         }
         InterpRunner {
+            kind: EngineKind::Interp,
             evm: Evm::new(),
             pre,
             block: workload.block.clone(),
@@ -39,14 +43,24 @@ impl InterpRunner {
         }
     }
 
-    fn rejected(i: usize, err: impl std::fmt::Display) -> EngineError {
-        EngineError::new(EngineKind::Interp, format!("tx {i} rejected: {err}"))
+    /// The same with every contract compiled before it first runs (the `jit` engine): the
+    /// untimed [`Runner::execute`] compiles, so timed runs use native code only.
+    pub fn compiled(workload: &Workload) -> InterpRunner {
+        let mut runner = InterpRunner::new(workload);
+        let jit = Jit::new(JitConfig { mode: JitMode::Always, ..JitConfig::default() });
+        runner.evm.set_native_backend(Arc::new(jit));
+        runner.kind = EngineKind::Jit;
+        runner
+    }
+
+    fn rejected(&self, i: usize, err: impl std::fmt::Display) -> EngineError {
+        EngineError::new(self.kind, format!("tx {i} rejected: {err}"))
     }
 }
 
 impl Runner for InterpRunner {
     fn kind(&self) -> EngineKind {
-        EngineKind::Interp
+        self.kind
     }
 
     fn execute(&mut self) -> Result<RunResult, EngineError> {
@@ -54,7 +68,7 @@ impl Runner for InterpRunner {
         let mut result = RunResult::default();
         for (i, tx) in self.txs.iter().enumerate() {
             let outcome =
-                self.evm.transact(&state, &self.block, &self.cfg, tx).map_err(|e| Self::rejected(i, e))?;
+                self.evm.transact(&state, &self.block, &self.cfg, tx).map_err(|e| self.rejected(i, e))?;
             state.commit(&outcome.diff);
             result.txs.push(tx_result(outcome));
         }
@@ -81,7 +95,7 @@ impl Runner for InterpRunner {
         if let [tx] = self.txs.as_slice() {
             // One transaction: nothing to commit, so it reads the pre-state directly.
             let outcome =
-                self.evm.transact(&self.pre, &self.block, &self.cfg, tx).map_err(|e| Self::rejected(0, e))?;
+                self.evm.transact(&self.pre, &self.block, &self.cfg, tx).map_err(|e| self.rejected(0, e))?;
             let gas = outcome.gas_used;
             self.outcomes.push(outcome);
             return Ok(gas);
@@ -91,7 +105,7 @@ impl Runner for InterpRunner {
         let last = self.txs.len().saturating_sub(1);
         for (i, tx) in self.txs.iter().enumerate() {
             let outcome =
-                self.evm.transact(&state, &self.block, &self.cfg, tx).map_err(|e| Self::rejected(i, e))?;
+                self.evm.transact(&state, &self.block, &self.cfg, tx).map_err(|e| self.rejected(i, e))?;
             if i < last {
                 state.commit(&outcome.diff);
             }

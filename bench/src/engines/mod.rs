@@ -20,18 +20,21 @@ use crate::workload::Workload;
 pub enum EngineKind {
     /// MetisVM's interpreter.
     Interp,
+    /// MetisVM with every contract compiled before it first runs (`--jit always`).
+    Jit,
     /// revm's interpreter, the reference.
     Revm,
 }
 
 impl EngineKind {
     /// Every engine, in report order.
-    pub const ALL: [EngineKind; 2] = [EngineKind::Interp, EngineKind::Revm];
+    pub const ALL: [EngineKind; 3] = [EngineKind::Interp, EngineKind::Jit, EngineKind::Revm];
 
     /// The engine's name on the command line and in reports.
     pub const fn name(self) -> &'static str {
         match self {
             EngineKind::Interp => "interp",
+            EngineKind::Jit => "jit",
             EngineKind::Revm => "revm",
         }
     }
@@ -45,7 +48,7 @@ impl fmt::Display for EngineKind {
 
 /// An engine name that no engine carries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown engine {0:?} (known: interp, revm)")]
+#[error("unknown engine {0:?} (known: interp, jit, revm)")]
 pub struct UnknownEngine(pub String);
 
 impl FromStr for EngineKind {
@@ -94,6 +97,7 @@ pub trait Runner {
 pub fn runner(engine: EngineKind, workload: &Workload) -> Result<Box<dyn Runner>, EngineError> {
     Ok(match engine {
         EngineKind::Interp => Box::new(interp::InterpRunner::new(workload)),
+        EngineKind::Jit => Box::new(interp::InterpRunner::compiled(workload)),
         EngineKind::Revm => Box::new(revm::RevmRunner::new(workload)?),
     })
 }
@@ -107,6 +111,6 @@ mod tests {
         for engine in EngineKind::ALL {
             assert_eq!(engine.name().parse::<EngineKind>(), Ok(engine));
         }
-        assert!("jit".parse::<EngineKind>().unwrap_err().to_string().contains("unknown engine"));
+        assert!("evmone".parse::<EngineKind>().unwrap_err().to_string().contains("unknown engine"));
     }
 }

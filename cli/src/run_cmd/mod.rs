@@ -36,6 +36,8 @@ pub(crate) struct Args {
     /// Write EIP-3155 traces (one JSON object per instruction) to standard error.
     #[arg(long)]
     trace: bool,
+    #[command(flatten)]
+    jit: crate::jit_args::JitArgs,
 }
 
 /// Runs the command.
@@ -55,6 +57,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let cfg = CfgEnv::new(fork);
     let mut state = input.pre.unwrap_or_else(devstate::dev_state);
     let mut evm = Evm::new();
+    if let Some(backend) = args.jit.backend() {
+        evm.set_native_backend(backend);
+    }
     let mut reports = Vec::with_capacity(input.txs.len());
     for (index, spec) in input.txs.into_iter().enumerate() {
         let mut tx = spec.tx;

@@ -14,6 +14,9 @@ pub mod bloom;
 pub mod parse;
 pub mod receipt;
 
+/// A shared source of compiled code (see `metisvm_vm::interpreter::native`).
+pub type Backend = std::sync::Arc<dyn metisvm_vm::interpreter::native::NativeBackend>;
+
 use crate::skip::SkipList;
 pub use crate::statetest::Outcome;
 use bloom::Bloom;
@@ -304,7 +307,7 @@ fn missing_bits(a: &Bloom, b: &Bloom) -> u32 {
 
 /// Loads, executes and checks one block folder. Bad input is an error; a block that runs
 /// but does not match its header is a report with a failed outcome.
-pub fn run_block(dir: &Path, skips: &SkipList) -> Result<BlockReport, InputError> {
+pub fn run_block(dir: &Path, skips: &SkipList, native: Option<&Backend>) -> Result<BlockReport, InputError> {
     let started = Instant::now();
     let (block, mut state) = load_block(dir)?;
     let load_seconds = started.elapsed().as_secs_f64();
@@ -326,7 +329,11 @@ pub fn run_block(dir: &Path, skips: &SkipList) -> Result<BlockReport, InputError
         return Ok(report);
     }
     let started = Instant::now();
-    let exec = execute_block(&mut Evm::new(), &block, &mut state);
+    let mut evm = Evm::new();
+    if let Some(backend) = native {
+        evm.set_native_backend(backend.clone());
+    }
+    let exec = execute_block(&mut evm, &block, &mut state);
     report.exec_seconds = started.elapsed().as_secs_f64();
     let problems = check(&block, &exec);
     report.gas_used = exec.gas_used();
@@ -342,12 +349,13 @@ pub fn run_block(dir: &Path, skips: &SkipList) -> Result<BlockReport, InputError
 pub fn run_blocks(
     dirs: &[PathBuf],
     skips: &SkipList,
+    native: Option<&Backend>,
     on_done: impl Fn(&BlockReport) + Sync,
 ) -> Result<Vec<BlockReport>, InputError> {
     let results: Vec<Result<BlockReport, InputError>> = dirs
         .par_iter()
         .map(|dir| {
-            let report = run_block(dir, skips);
+            let report = run_block(dir, skips, native);
             if let Ok(r) = &report {
                 on_done(r);
             }

@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// Write EIP-3155 traces of every case to standard error.
     pub trace: bool,
+    /// Compiled code for the executor (see `metisvm_vm::interpreter::native`).
+    pub native: Option<std::sync::Arc<dyn metisvm_vm::interpreter::native::NativeBackend>>,
 }
 
 fn file_failure(path: &Path, message: String) -> FileReport {
@@ -115,6 +117,9 @@ pub fn run_file(path: &Path, options: &RunOptions, skips: &SkipList) -> FileRepo
         return file_failure(path, format!("{display}: expected an object of tests"));
     };
     let mut evm = Evm::new();
+    if let Some(backend) = &options.native {
+        evm.set_native_backend(backend.clone());
+    }
     let mut cases = Vec::new();
     for (name, test) in tests {
         if let Some(filter) = &options.filter {

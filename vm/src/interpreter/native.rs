@@ -111,7 +111,7 @@ impl NativeCode {
 }
 
 /// Chooses and supplies compiled code: one per executor, shared across threads.
-pub trait NativeBackend: Send + Sync {
+pub trait NativeBackend: Send + Sync + std::fmt::Debug {
     /// The compiled code for `code` (whose code hash is `hash`), if there is some now. Called
     /// once for every frame that runs deployed code; a backend may count calls and compile in
     /// the background, or compile before answering.
