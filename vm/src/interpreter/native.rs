@@ -147,16 +147,9 @@ pub fn builtin(op: u8) -> Option<(Builtin, u8)> {
 }
 
 mod builtins {
-    use crate::interpreter::instructions::arithmetic::is_neg;
+    use crate::interpreter::instructions::arithmetic::{sdiv_words, smod_words};
+    use crate::interpreter::instructions::bitwise::sar_words;
     use crate::primitives::U256;
-
-    fn abs(v: U256) -> U256 {
-        if is_neg(v) {
-            v.wrapping_neg()
-        } else {
-            v
-        }
-    }
 
     macro_rules! word_op {
         ($name:ident, |$a:ident| $body:expr) => {
@@ -191,26 +184,8 @@ mod builtins {
     word_op!(mul, |a, b| a.wrapping_mul(b));
     word_op!(div, |a, b| if b.is_zero() { U256::ZERO } else { a / b });
     word_op!(rem, |a, b| if b.is_zero() { U256::ZERO } else { a % b });
-    word_op!(sdiv, |a, b| if b.is_zero() {
-        U256::ZERO
-    } else {
-        let q = abs(a) / abs(b);
-        if is_neg(a) != is_neg(b) {
-            q.wrapping_neg()
-        } else {
-            q
-        }
-    });
-    word_op!(smod, |a, b| if b.is_zero() {
-        U256::ZERO
-    } else {
-        let r = abs(a) % abs(b);
-        if is_neg(a) {
-            r.wrapping_neg()
-        } else {
-            r
-        }
-    });
+    word_op!(sdiv, |a, b| sdiv_words(a, b));
+    word_op!(smod, |a, b| smod_words(a, b));
     word_op!(addmod, |a, b, n| if n.is_zero() { U256::ZERO } else { a.add_mod(b, n) });
     word_op!(mulmod, |a, b, n| if n.is_zero() { U256::ZERO } else { a.mul_mod(b, n) });
     word_op!(signextend, |k, x| if k < U256::from(31) {
@@ -231,21 +206,7 @@ mod builtins {
     });
     word_op!(shl, |shift, x| if shift < U256::from(256) { x << shift.to::<usize>() } else { U256::ZERO });
     word_op!(shr, |shift, x| if shift < U256::from(256) { x >> shift.to::<usize>() } else { U256::ZERO });
-    word_op!(sar, |shift, x| {
-        let negative = is_neg(x);
-        if shift < U256::from(256) {
-            let s = shift.to::<usize>();
-            if negative {
-                !((!x) >> s)
-            } else {
-                x >> s
-            }
-        } else if negative {
-            U256::MAX
-        } else {
-            U256::ZERO
-        }
-    });
+    word_op!(sar, |shift, x| sar_words(shift, x));
     word_op!(clz, |x| U256::from(x.leading_zeros()));
 }
 

@@ -56,36 +56,46 @@ fn abs(v: U256) -> U256 {
     }
 }
 
+/// SDIV on two words, `a` the top item (also the JIT's builtin).
+#[inline(always)]
+pub(crate) fn sdiv_words(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        return U256::ZERO;
+    }
+    let q = abs(a) / abs(b);
+    if is_neg(a) != is_neg(b) {
+        q.wrapping_neg()
+    } else {
+        q
+    }
+}
+
+/// SMOD on two words, `a` the top item (also the JIT's builtin).
+#[inline(always)]
+pub(crate) fn smod_words(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        return U256::ZERO;
+    }
+    let r = abs(a) % abs(b);
+    if is_neg(a) {
+        r.wrapping_neg()
+    } else {
+        r
+    }
+}
+
 #[inline(always)]
 pub(crate) fn sdiv(s: &mut Stack) {
     let a = s.pop();
     let b = s.pop();
-    s.push(if b.is_zero() {
-        U256::ZERO
-    } else {
-        let q = abs(a) / abs(b);
-        if is_neg(a) != is_neg(b) {
-            q.wrapping_neg()
-        } else {
-            q
-        }
-    });
+    s.push(sdiv_words(a, b));
 }
 
 #[inline(always)]
 pub(crate) fn smod(s: &mut Stack) {
     let a = s.pop();
     let b = s.pop();
-    s.push(if b.is_zero() {
-        U256::ZERO
-    } else {
-        let r = abs(a) % abs(b);
-        if is_neg(a) {
-            r.wrapping_neg()
-        } else {
-            r
-        }
-    });
+    s.push(smod_words(a, b));
 }
 
 #[inline(always)]

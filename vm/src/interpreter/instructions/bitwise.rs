@@ -109,23 +109,29 @@ pub(crate) fn shr(s: &mut Stack) {
     *x = if shift < U256::from(256) { *x >> shift.to::<usize>() } else { U256::ZERO };
 }
 
+/// SAR on two words (also the JIT's builtin).
 #[inline(always)]
-pub(crate) fn sar(s: &mut Stack) {
-    let shift = s.pop();
-    let x = s.top();
-    let negative = is_neg(*x);
-    *x = if shift < U256::from(256) {
+pub(crate) fn sar_words(shift: U256, x: U256) -> U256 {
+    let negative = is_neg(x);
+    if shift < U256::from(256) {
         let s = shift.to::<usize>();
         if negative {
-            !((!*x) >> s)
+            !((!x) >> s)
         } else {
-            *x >> s
+            x >> s
         }
     } else if negative {
         U256::MAX
     } else {
         U256::ZERO
-    };
+    }
+}
+
+#[inline(always)]
+pub(crate) fn sar(s: &mut Stack) {
+    let shift = s.pop();
+    let x = s.top();
+    *x = sar_words(shift, *x);
 }
 
 #[inline(always)]
