@@ -6,8 +6,8 @@
 //!
 //! - a *block label* per basic block of the code's analysis: the block's entry check (gas,
 //!   smallest and largest stack height) as in the interpreter's block mode, then its body;
-//! - a *resume label* per instruction that follows one handed to the interpreter inside a
-//!   block: its body from there, the block being paid already.
+//! - a *resume label* after each CALL or CREATE inside a block, where a frame that
+//!   suspended there comes back: its body from there, the block being paid already.
 //!
 //! Inside a straight run of instructions the stack is modelled at compile time: pushed
 //! constants and computed words stay in SSA values (registers), DUP and SWAP only move
@@ -15,10 +15,13 @@
 //! stored when the run ends. EVM words are four 64-bit limbs; ADD, SUB, comparisons,
 //! ISZERO and the bitwise operations are inlined with carry chains, and multiplication,
 //! division, modular arithmetic, SIGNEXTEND, BYTE, shifts and CLZ call the VM's builtins
-//! ([`metisvm_vm::interpreter::native::builtin`]). A JUMP or JUMPI whose destination is a
-//! constant goes straight to the destination's block label (or halts, when it is not a
-//! JUMPDEST); other destinations go through the pc table. Every instruction not compiled
-//! here (memory, environment, storage, calls...) returns [`Exit::Interpret`].
+//! ([`metisvm_vm::interpreter::native::builtin`]). MLOAD, MSTORE and MSTORE8 read and write
+//! memory in place after a bounds check, growing it through the VM when they must. A JUMP
+//! or JUMPI whose destination is a constant goes straight to the destination's block label
+//! (or halts, when it is not a JUMPDEST); other destinations go through the pc table.
+//! Every other instruction (environment, hashing, storage, logs, calls...) is run in place
+//! by the interpreter ([`interpret_one`]), and the code goes on after it unless the frame
+//! stopped or suspended.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -30,7 +33,9 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 use metisvm_vm::interpreter::analysis::{AnalyzedCode, BlockInfo};
-use metisvm_vm::interpreter::native::{builtin, Exit, NativeEntry, NativeState};
+use metisvm_vm::interpreter::native::{
+    builtin, grow_memory, interpret_one, Exit, NativeEntry, NativeState, CONTINUE,
+};
 use metisvm_vm::U256;
 use std::time::{Duration, Instant};
 
@@ -42,6 +47,19 @@ pub const MAX_CODE_LEN: usize = 0x6000;
 /// grow faster than linearly with the blocks of one function, and a contract of nothing but
 /// JUMPDESTs (24,576 one-byte blocks) would take seconds; such code stays interpreted.
 pub const MAX_BLOCKS: usize = 2048;
+
+/// Instructions that may suspend the frame (CALL and CREATE families): the frame comes back
+/// at the pc after them, which gets a resume label.
+const SUSPENDS: [bool; 256] = {
+    let mut table = [false; 256];
+    let ops = [0xf0, 0xf1, 0xf2, 0xf4, 0xf5, 0xfa];
+    let mut i = 0;
+    while i < ops.len() {
+        table[ops[i]] = true;
+        i += 1;
+    }
+    table
+};
 
 /// In the pc table: the destination is a JUMPDEST.
 const JUMPDEST_FLAG: u32 = 1 << 31;
@@ -116,6 +134,10 @@ pub fn compile(code: &AnalyzedCode) -> Result<Compiled, CompileError> {
     let mut flags = settings::builder();
     flags.set("opt_level", "speed").map_err(|e| codegen(&e))?;
     flags.set("is_pic", "false").map_err(|e| codegen(&e))?;
+    // The IR verifier costs a fifth of compile time; debug builds (the tests) keep it.
+    flags
+        .set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })
+        .map_err(|e| codegen(&e))?;
     let isa_builder = cranelift_native::builder().map_err(|e| codegen(&e))?;
     let isa = isa_builder.finish(settings::Flags::new(flags)).map_err(|e| codegen(&e))?;
     let mut module = JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
@@ -131,7 +153,14 @@ pub fn compile(code: &AnalyzedCode) -> Result<Compiled, CompileError> {
         Lowering::new(builder, code, ptr, call_conv).lower(module.target_config())
     };
     let id = module.declare_function("evm", Linkage::Local, &ctx.func.signature).map_err(|e| codegen(&e))?;
+    let dump = std::env::var_os("METISVM_JIT_DUMP").is_some();
+    ctx.set_disasm(dump);
     module.define_function(id, &mut ctx).map_err(|e| codegen(&e))?;
+    if dump {
+        if let Some(text) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+            eprintln!("; {} bytes of EVM code\n{text}", code.len());
+        }
+    }
     let native_len = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
     module.clear_context(&mut ctx);
     module.finalize_definitions().map_err(|e| codegen(&e))?;
@@ -192,11 +221,18 @@ struct Lowering<'a> {
     /// Whether a block starts at a pc.
     is_start: Vec<bool>,
     builtin_sig: SigRef,
+    /// `grow_memory(state, end) -> ok`.
+    grow_sig: SigRef,
+    /// `interpret_one(state) -> exit`.
+    host_sig: SigRef,
     /// The pc table handed to the code: label index (1-based) | JUMPDEST_FLAG.
     targets: Box<[u32]>,
     label_list: Vec<Block>,
     dispatch_block: Block,
     dispatch_pc: Variable,
+    /// Static gas the current block prepaid for the instruction being lowered and those
+    /// after it (what the interpreter's `prepaid_after` gives back).
+    prepaid: u64,
 }
 
 const MEM: MemFlagsData = MemFlagsData::trusted();
@@ -211,6 +247,15 @@ impl<'a> Lowering<'a> {
         let mut sig = Signature::new(call_conv);
         sig.params.push(AbiParam::new(ptr));
         let builtin_sig = b.import_signature(sig);
+        let mut sig = Signature::new(call_conv);
+        sig.params.push(AbiParam::new(ptr));
+        sig.params.push(AbiParam::new(types::I64));
+        sig.returns.push(AbiParam::new(types::I32));
+        let grow_sig = b.import_signature(sig);
+        let mut sig = Signature::new(call_conv);
+        sig.params.push(AbiParam::new(ptr));
+        sig.returns.push(AbiParam::new(types::I32));
+        let host_sig = b.import_signature(sig);
         let len_var = b.declare_var(types::I64);
         let gas_var = b.declare_var(types::I64);
         let exit_code = b.declare_var(types::I32);
@@ -240,10 +285,13 @@ impl<'a> Lowering<'a> {
             label_index: vec![0; n],
             is_start: vec![false; n],
             builtin_sig,
+            grow_sig,
+            host_sig,
             targets: vec![0u32; n].into_boxed_slice(),
             label_list: Vec::new(),
             dispatch_block,
             dispatch_pc,
+            prepaid: 0,
         }
     }
 
@@ -392,11 +440,13 @@ impl<'a> Lowering<'a> {
         let body = self.b.create_block();
         let fail = self.b.create_block();
         self.b.ins().brif(ok, body, &[], fail, &[]);
+        self.b.set_cold_block(fail);
         self.b.switch_to_block(fail);
         self.exit_now(Exit::Steps, Some(start));
         self.b.switch_to_block(body);
         let gas = self.b.ins().iadd_imm_s(gas, -(info.gas as i64));
         self.b.def_var(self.gas_var, gas);
+        self.prepaid = info.gas as u64;
 
         let mut pc = start;
         let mut run = self.start_run();
@@ -414,24 +464,59 @@ impl<'a> Lowering<'a> {
                 return;
             }
             let op = self.bytes[pc];
-            match self.lower_op(&mut run, op, pc) {
+            let lowered = self.lower_op(&mut run, op, pc);
+            self.prepaid = self.prepaid.saturating_sub(self.code.static_gas(op));
+            match lowered {
                 Lowered::Next(next) => pc = next,
                 Lowered::Ended => return,
                 Lowered::Interpret => {
                     self.flush(&mut run);
-                    self.exit_now(Exit::Interpret, Some(pc));
+                    self.interpret(pc);
                     let next = pc + 1;
-                    if next >= end {
-                        // The interpreter comes back at the next block's label.
-                        return;
+                    if SUSPENDS[op as usize] && next < end {
+                        // The frame may suspend here and come back at the next pc.
+                        let resume = self.new_label(next);
+                        self.b.ins().jump(resume, &[]);
+                        self.b.switch_to_block(resume);
                     }
-                    let resume = self.new_label(next);
-                    self.b.switch_to_block(resume);
                     run = self.start_run();
                     pc = next;
                 }
             }
         }
+    }
+
+    /// Calls [`interpret_one`] for the instruction at `pc` (the stack flushed), returning
+    /// its exit unless it says to go on; continues in a new block after it.
+    fn interpret(&mut self, pc: usize) {
+        let len = self.b.use_var(self.len_var);
+        let gas = self.b.use_var(self.gas_var);
+        let at = self.b.ins().iconst(types::I64, pc as i64);
+        self.b.ins().store(MEM, len, self.state, NativeState::OFFSETS[1]);
+        self.b.ins().store(MEM, gas, self.state, NativeState::OFFSETS[2]);
+        self.b.ins().store(MEM, at, self.state, NativeState::OFFSETS[3]);
+        let callee = self.b.ins().iconst(self.ptr, interpret_one as *const () as usize as i64);
+        let call = self.b.ins().call_indirect(self.host_sig, callee, &[self.state]);
+        let exit = self.b.inst_results(call)[0];
+        let go_on = self.b.ins().icmp_imm_u(IntCC::Equal, exit, CONTINUE as i64);
+        let next = self.b.create_block();
+        let leave = self.b.create_block();
+        self.b.ins().brif(go_on, next, &[], leave, &[]);
+        self.b.set_cold_block(leave);
+        self.b.switch_to_block(leave);
+        let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[1]);
+        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
+        let at = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[3]);
+        self.b.def_var(self.len_var, len);
+        self.b.def_var(self.gas_var, gas);
+        self.b.def_var(self.exit_pc, at);
+        self.b.def_var(self.exit_code, exit);
+        self.b.ins().jump(self.exit_block, &[]);
+        self.b.switch_to_block(next);
+        let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[1]);
+        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
+        self.b.def_var(self.len_var, len);
+        self.b.def_var(self.gas_var, gas);
     }
 
     fn start_run(&mut self) -> Run {
@@ -557,6 +642,12 @@ impl<'a> Lowering<'a> {
                 return Lowered::Ended;
             }
             0x58 => Self::push(run, Word::Const(U256::from(pc))),
+            0x51..=0x53 => return self.memory_access(run, op, pc),
+            0x59 => {
+                let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[6]);
+                let zero = self.b.ins().iconst(types::I64, 0);
+                Self::push(run, Word::Limbs([len, zero, zero, zero]));
+            }
             0x5a => {
                 // GAS ends its block, so the gas left after the block's charge is exactly
                 // what the instruction reports.
@@ -592,6 +683,120 @@ impl<'a> Lowering<'a> {
             },
         }
         Lowered::Next(next)
+    }
+
+    /// MLOAD, MSTORE or MSTORE8. Memory is read and written in place after a bounds check
+    /// against its size; an access past the end grows it through [`grow_memory`], and one
+    /// that cannot be paid (or whose offset is beyond any gas) gives back what the block
+    /// prepaid from this instruction on and leaves the rest of the frame to the step-by-step
+    /// interpreter, as the interpreter's block mode does.
+    fn memory_access(&mut self, run: &mut Run, op: u8, pc: usize) -> Lowered {
+        let width: i64 = if op == 0x53 { 1 } else { 32 };
+        let offset = self.read(run, run.delta - 1);
+        let fail = self.b.create_block();
+        let at = match offset {
+            Word::Const(c) => match u32::try_from(c) {
+                Ok(at) => self.b.ins().iconst(types::I64, at as i64),
+                Err(_) => {
+                    self.b.ins().jump(fail, &[]);
+                    self.give_back_and_step(run, fail, pc);
+                    return Lowered::Ended;
+                }
+            },
+            Word::Limbs(l) => {
+                let high = self.b.ins().bor(l[1], l[2]);
+                let high = self.b.ins().bor(high, l[3]);
+                let high_zero = self.b.ins().icmp_imm_u(IntCC::Equal, high, 0);
+                let small = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, l[0], u32::MAX as i64);
+                let ok = self.b.ins().band(high_zero, small);
+                let in_range = self.b.create_block();
+                self.b.ins().brif(ok, in_range, &[], fail, &[]);
+                self.b.switch_to_block(in_range);
+                l[0]
+            }
+        };
+        let end = self.b.ins().iadd_imm_s(at, width);
+        let size = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[6]);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, size);
+        let access = self.b.create_block();
+        let grow = self.b.create_block();
+        self.b.ins().brif(fits, access, &[], grow, &[]);
+
+        self.b.set_cold_block(grow);
+        self.b.switch_to_block(grow);
+        let gas = self.b.use_var(self.gas_var);
+        self.b.ins().store(MEM, gas, self.state, NativeState::OFFSETS[2]);
+        let callee = self.b.ins().iconst(self.ptr, grow_memory as *const () as usize as i64);
+        let call = self.b.ins().call_indirect(self.grow_sig, callee, &[self.state, end]);
+        let grown_ok = self.b.inst_results(call)[0];
+        let grown = self.b.create_block();
+        self.b.set_cold_block(grown);
+        self.b.ins().brif(grown_ok, grown, &[], fail, &[]);
+        self.b.switch_to_block(grown);
+        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
+        self.b.def_var(self.gas_var, gas);
+        self.b.ins().jump(access, &[]);
+
+        self.give_back_and_step(run, fail, pc);
+
+        self.b.switch_to_block(access);
+        let data = self.b.ins().load(self.ptr, MEM, self.state, NativeState::OFFSETS[5]);
+        let addr = self.b.ins().iadd(data, at);
+        // Memory is big-endian and unaligned; the limbs are little-endian words, lowest first.
+        let bytes = MemFlagsData::new().with_notrap();
+        match op {
+            0x51 => {
+                let limbs = [0, 1, 2, 3].map(|i| {
+                    let raw = self.b.ins().load(types::I64, bytes, addr, 24 - 8 * i);
+                    self.b.ins().bswap(raw)
+                });
+                self.pop(run);
+                Self::push(run, Word::Limbs(limbs));
+            }
+            0x52 => {
+                self.pop(run);
+                let value = self.pop(run);
+                let swapped = match value {
+                    Word::Const(c) => {
+                        c.into_limbs().map(|l| self.b.ins().iconst(types::I64, l.swap_bytes() as i64))
+                    }
+                    Word::Limbs(l) => l.map(|l| self.b.ins().bswap(l)),
+                };
+                for (i, limb) in swapped.into_iter().enumerate() {
+                    self.b.ins().store(bytes, limb, addr, 24 - 8 * i as i32);
+                }
+            }
+            _ => {
+                self.pop(run);
+                let value = self.pop(run);
+                let low = match value {
+                    Word::Const(c) => self.b.ins().iconst(types::I64, c.as_limbs()[0] as u8 as i64),
+                    Word::Limbs(l) => l[0],
+                };
+                self.b.ins().istore8(bytes, low, addr, 0);
+            }
+        }
+        Lowered::Next(pc + 1)
+    }
+
+    /// Emits the block `fail` of a memory access at `pc` that cannot go on natively: the
+    /// stack as before the instruction, the prepaid gas from it on given back, and
+    /// [`Exit::Steps`] at it. The run's model is left as it was.
+    fn give_back_and_step(&mut self, run: &Run, fail: Block, pc: usize) {
+        self.b.set_cold_block(fail);
+        self.b.switch_to_block(fail);
+        for c in &run.cached {
+            if c.dirty && c.pos < run.delta {
+                self.store_word(run, c.pos, c.word);
+            }
+        }
+        let len = self.b.ins().iadd_imm_s(run.len, run.delta as i64);
+        self.b.def_var(self.len_var, len);
+        let gas = self.b.use_var(self.gas_var);
+        debug_assert_eq!(self.prepaid, self.code.prepaid_after(pc));
+        let gas = self.b.ins().iadd_imm_u(gas, self.prepaid as i64);
+        self.b.def_var(self.gas_var, gas);
+        self.exit_now(Exit::Steps, Some(pc));
     }
 
     /// A builtin on the top `inputs` words, folded when they are all constants.
@@ -652,6 +857,7 @@ impl<'a> Lowering<'a> {
                 let lookup = self.b.create_block();
                 let invalid = self.b.create_block();
                 self.b.ins().brif(ok, lookup, &[], invalid, &[]);
+                self.b.set_cold_block(invalid);
                 self.b.switch_to_block(invalid);
                 self.exit_now(Exit::InvalidJump, Some(pc));
                 self.b.switch_to_block(lookup);

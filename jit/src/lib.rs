@@ -4,9 +4,12 @@
 //!   interpreter's protocol for compiled code ([`metisvm_vm::interpreter::native`]).
 //! - [`backend`] decides what to compile and when ([`JitMode`]), and keeps compiled code
 //!   in a bounded cache shared by every executor and thread.
+//! - [`differential`] runs a contract on the interpreter and on compiled code and compares
+//!   them (for tests and the fuzz target).
 
 pub mod backend;
 pub mod compiler;
+pub mod differential;
 
 pub use backend::{Jit, JitConfig, JitMode, JitStats};
 pub use compiler::{compile, CompileError, CompileStats};

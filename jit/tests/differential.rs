@@ -3,85 +3,29 @@
 //! used, output, logs and state changes. Programs end by storing their stack into storage
 //! and returning their memory, so stack and memory are compared too.
 
-use metisvm_jit::{Jit, JitConfig, JitMode};
-use metisvm_state::MemoryState;
-use metisvm_vm::{Address, BlockEnv, Bytes, CfgEnv, Evm, Fork, TxEnv, TxOutcome, U256};
-use std::sync::Arc;
-
-const SENDER: Address = Address::repeat_byte(0x5e);
-const CONTRACT: Address = Address::repeat_byte(0xc0);
-
-/// The lowest gas limit the transaction is valid with: intrinsic gas (and the EIP-7623
-/// floor).
-fn base_gas(fork: Fork, data: &[u8]) -> u64 {
-    let intrinsic = metisvm_vm::intrinsic::intrinsic_gas_of(fork, data, false, &[], 0);
-    let floor = metisvm_vm::intrinsic::calldata_floor_gas_of(fork, data).unwrap_or(0);
-    intrinsic.max(floor)
-}
-
-fn state(code: &[u8]) -> MemoryState {
-    let mut state = MemoryState::new();
-    let info = |balance, nonce, code: &[u8]| metisvm_vm::AccountInfo {
-        balance,
-        nonce,
-        code_hash: metisvm_vm::KECCAK_EMPTY,
-        code: Some(Bytes::copy_from_slice(code)),
-    };
-    state.insert_account(SENDER, info(U256::from(10u64).pow(U256::from(20)), 0, &[]), []);
-    state.insert_account(CONTRACT, info(U256::ZERO, 1, code), [(U256::from(7), U256::from(9))]);
-    state
-}
-
-fn run(evm: &mut Evm, state: &MemoryState, fork: Fork, gas: u64, data: &[u8]) -> TxOutcome {
-    let block = BlockEnv { gas_limit: u64::MAX, ..BlockEnv::default() };
-    let cfg = CfgEnv::new(fork);
-    let tx = TxEnv {
-        caller: SENDER,
-        to: Some(CONTRACT),
-        gas_limit: gas,
-        data: Bytes::copy_from_slice(data),
-        tx_type: 0,
-        ..TxEnv::default()
-    };
-    evm.transact(state, &block, &cfg, &tx).expect("valid transaction")
-}
-
-fn jit_evm() -> (Evm, Jit) {
-    let jit = Jit::new(JitConfig { mode: JitMode::Always, ..JitConfig::default() });
-    let mut evm = Evm::new();
-    evm.set_native_backend(Arc::new(jit.clone()));
-    (evm, jit)
-}
-
-fn hex(code: &[u8]) -> String {
-    code.iter().map(|b| format!("{b:02x}")).collect()
-}
+use metisvm_jit::differential::{Case, Harness};
+use metisvm_vm::{Fork, U256};
 
 /// Runs `code` on both engines with every execution gas in `gases`; panics on the first
-/// difference.
+/// difference, and checks that the code did run compiled.
 fn assert_same(code: &[u8], fork: Fork, data: &[u8], gases: impl IntoIterator<Item = u64>) {
-    let state = state(code);
-    let (mut interp, (mut jit, backend)) = (Evm::new(), jit_evm());
-    let base = base_gas(fork, data);
+    let case = Case { code: code.to_vec(), data: data.to_vec(), fork };
+    let state = case.state();
+    let mut harness = Harness::new();
     for gas in gases {
-        let a = run(&mut interp, &state, fork, base + gas, data);
-        let b = run(&mut jit, &state, fork, base + gas, data);
-        let context = format!("code {} under {fork:?} with {gas} execution gas", hex(code));
-        assert_eq!(a.status, b.status, "status: {context}");
-        assert_eq!(a.gas_used, b.gas_used, "gas used: {context}");
-        assert_eq!(a.output, b.output, "output: {context}");
-        assert_eq!(a.logs, b.logs, "logs: {context}");
-        assert_eq!(a.diff, b.diff, "state changes: {context}");
+        if let Err(difference) = harness.check(&case, &state, gas) {
+            panic!("{difference}");
+        }
     }
-    // The code did run compiled (every deployed code is, in `Always` mode).
-    let stats = backend.stats();
-    assert_eq!((stats.compiled, stats.failed), (1, 0), "code {}", hex(code));
+    // Every deployed code is compiled in `always` mode.
+    let stats = harness.jit().stats();
+    assert_eq!((stats.compiled, stats.failed), (1, 0), "code {}", case.code_hex());
 }
 
 /// Gas the program uses with plenty.
 fn needed(code: &[u8], fork: Fork, data: &[u8]) -> u64 {
-    let base = base_gas(fork, data);
-    run(&mut Evm::new(), &state(code), fork, base + 1_000_000, data).gas_used.saturating_sub(base)
+    let case = Case { code: code.to_vec(), data: data.to_vec(), fork };
+    Harness::new().needed(&case, &case.state(), 1_000_000)
 }
 
 /// Stores the top `n` stack items in slots 0.., then returns all memory.
@@ -161,6 +105,58 @@ fn jumps_resolved_and_dynamic() {
             let data = data.to_be_bytes::<32>();
             let gas = needed(&code, Fork::Cancun, &data);
             assert_same(&code, Fork::Cancun, &data, (0..=gas.min(400) + 3).chain([gas + 10]));
+        }
+    }
+}
+
+#[test]
+fn memory_access_matches() {
+    // Offsets as constants and as calldata words: inside memory, growing it, at the 32-bit
+    // edge and far past it, so the in-place access, growth, and the out-of-gas hand-back all
+    // run. Each program stores, loads back and leaves MSIZE, then returns memory.
+    let offsets = [
+        U256::ZERO,
+        U256::from(1),
+        U256::from(31),
+        U256::from(33),
+        U256::from(0x3e0),
+        U256::from(0x1_0000),
+        U256::from(u32::MAX - 31),
+        U256::from(u32::MAX),
+        U256::from(1u64 << 32),
+        U256::from(1) << 64,
+        U256::MAX,
+    ];
+    let value = parse("a1a2a3a4a5a6a7a8b1b2b3b4b5b6b7b8c1c2c3c4c5c6c7c8d1d2d3d4d5d6d7d8");
+    for offset in offsets {
+        let word = offset.to_be_bytes::<32>();
+        // Constant offset: PUSH32 value, PUSH32 offset, MSTORE; PUSH32 offset, MLOAD;
+        // PUSH1 0x5a, PUSH32 offset+1... (MSTORE8 at the same offset), MSIZE.
+        let mut constant = vec![0x7f];
+        constant.extend(&value);
+        constant.push(0x7f);
+        constant.extend(word);
+        constant.push(0x52);
+        constant.push(0x7f);
+        constant.extend(word);
+        constant.extend([0x51, 0x60, 0x5a, 0x7f]);
+        constant.extend(word);
+        constant.extend([0x53, 0x59]);
+        epilogue(&mut constant, 2);
+        // Computed offset: calldata word 0.
+        let mut computed = vec![0x7f];
+        computed.extend(&value);
+        computed.extend([0x5f, 0x35, 0x52, 0x5f, 0x35, 0x51, 0x60, 0x5a, 0x5f, 0x35, 0x53, 0x59]);
+        epilogue(&mut computed, 2);
+        for code in [constant, computed] {
+            let gas = needed(&code, Fork::Cancun, &word);
+            let gases: Vec<u64> = if gas < 5_000 {
+                (0..=gas + 3).collect()
+            } else {
+                // Growth to megabytes: the limits around the growth charge and the end.
+                (0..200).chain(gas - 200..=gas + 3).collect()
+            };
+            assert_same(&code, Fork::Cancun, &word, gases);
         }
     }
 }

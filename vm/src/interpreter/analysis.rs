@@ -215,6 +215,12 @@ impl AnalyzedCode {
         &self.blocks
     }
 
+    /// The static gas of `op` under the code's fork (what a block prepays for it).
+    #[inline]
+    pub fn static_gas(&self, op: u8) -> u64 {
+        table::for_fork(self.fork).meta[op as usize].gas as u64
+    }
+
     /// Static gas prepaid on entry to the block holding the instruction at `pc` for its
     /// instructions from `pc` on, `pc` included.
     #[cold]

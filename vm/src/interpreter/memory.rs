@@ -31,6 +31,12 @@ impl Memory {
         self.data.clear();
     }
 
+    /// The first byte of memory, for compiled code (see [`super::native`]); valid for
+    /// [`Memory::len`] bytes until memory next grows.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.data.as_mut_ptr()
+    }
+
     /// The bytes of memory.
     pub fn as_slice(&self) -> &[u8] {
         &self.data

@@ -328,45 +328,56 @@ pub fn run(frame: &mut Frame, cx: &mut Ctx<'_>) {
 #[inline(never)]
 fn run_native(f: &mut Frame, cx: &mut Ctx<'_>, compiled: &native::NativeCode) {
     use native::{Exit, NativeState};
-    loop {
-        let mut state =
-            NativeState { stack: f.stack.buffer(), len: f.stack.len() as u64, gas: f.gas, pc: f.pc as u64 };
-        let exit = compiled.call(&mut state);
-        // SAFETY: compiled code leaves at most STACK_LIMIT items, all initialised (the
-        // contract of `NativeCode::new`).
-        unsafe { f.stack.set_len(state.len as usize) };
-        f.gas = state.gas;
-        f.pc = state.pc as usize;
-        match Exit::from_code(exit) {
-            Some(Exit::Interpret) => {
-                if !run_loop::<true, false, true>(f, cx) {
-                    run_loop::<false, false, false>(f, cx);
-                    return;
-                }
-                if f.status != Status::Running {
-                    return;
-                }
-            }
-            Some(Exit::Steps) => {
-                run_loop::<false, false, false>(f, cx);
-                return;
-            }
-            Some(Exit::Stop) => {
-                f.status = Status::Stop;
-                return;
-            }
-            Some(Exit::InvalidJump) => {
-                f.gas = 0;
-                f.status = Status::Halt(HaltReason::InvalidJump);
-                return;
-            }
-            None => {
-                cx.error =
-                    Some(StateError(format!("compiled code returned unknown exit {exit} at pc {}", f.pc)));
-                f.status = Status::Fatal;
-                return;
-            }
+    let mut state = NativeState::new(f, cx);
+    let exit = compiled.call(&mut state);
+    // SAFETY: compiled code leaves at most STACK_LIMIT items, all initialised (the
+    // contract of `NativeCode::new`).
+    unsafe { f.stack.set_len(state.len as usize) };
+    f.gas = state.gas;
+    f.pc = state.pc as usize;
+    match Exit::from_code(exit) {
+        Some(Exit::Steps) => {
+            run_loop::<false, false, false>(f, cx);
         }
+        Some(Exit::Returned) => {}
+        Some(Exit::Stop) => f.status = Status::Stop,
+        Some(Exit::InvalidJump) => {
+            f.gas = 0;
+            f.status = Status::Halt(HaltReason::InvalidJump);
+        }
+        None => {
+            cx.error = Some(StateError(format!("compiled code returned unknown exit {exit} at pc {}", f.pc)));
+            f.status = Status::Fatal;
+        }
+    }
+}
+
+/// Runs the one instruction at `f.pc` for compiled code, its block's static gas already
+/// paid (see [`native::interpret_one`]), and says how compiled code goes on.
+fn interpret_prepaid(f: &mut Frame, cx: &mut Ctx<'_>) -> u32 {
+    let op = f.code.padded()[f.pc];
+    if !matches!(op, 0x01..=0x09 | 0x0b | 0x10..=0x1e | 0x50..=0x53 | 0x56..=0x58 | 0x5a | 0x5b | 0x5f..=0x9f)
+    {
+        // What the dispatch loop's table arm does for an instruction of an entered block.
+        f.pc += 1;
+        (table::for_fork(cx.fork).exec[op as usize])(f, cx);
+        return match f.status {
+            Status::Running => native::CONTINUE,
+            Status::Halt(_) => {
+                f.gas = 0;
+                native::Exit::Returned as u32
+            }
+            _ => native::Exit::Returned as u32,
+        };
+    }
+    // The instructions the loop runs inline (compiled code runs them itself, but the
+    // protocol allows handing back any instruction).
+    if !run_loop::<true, false, true>(f, cx) {
+        native::Exit::Steps as u32
+    } else if f.status != Status::Running {
+        native::Exit::Returned as u32
+    } else {
+        native::CONTINUE
     }
 }
 

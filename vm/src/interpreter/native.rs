@@ -5,20 +5,22 @@
 //! instruction it does not compile back to the interpreter:
 //!
 //! 1. The interpreter calls the code's entry with a [`NativeState`]: the stack buffer and
-//!    height, the gas, and a pc that is either a block start (the block is not entered yet)
-//!    or a *resume point*, the pc after an instruction the interpreter just ran for the
-//!    compiled code (its block is entered and paid).
-//! 2. The code runs until it reaches something it leaves to the interpreter and returns an
-//!    [`Exit`] with the state updated.
-//! 3. For [`Exit::Interpret`] the interpreter runs that one instruction with its block's gas
-//!    already paid, and calls the code again at the pc after it. A block whose entry check
-//!    fails ([`Exit::Steps`]) makes the rest of the frame run step by step, exactly as in the
-//!    interpreter's own block mode, so results are identical by construction.
+//!    height, the gas, the memory, the frame, and a pc that is either a block start (the
+//!    block is not entered yet) or a *resume point*, the pc after a CALL or CREATE the frame
+//!    suspended on (its block is entered and paid).
+//! 2. For an instruction it does not compile, the code calls [`interpret_one`], which runs
+//!    that one instruction on the frame with its block's gas already paid; the code goes on
+//!    when it returns [`CONTINUE`], and otherwise returns that exit itself.
+//! 3. The code runs until the frame stops, halts, suspends, or reaches a block whose entry
+//!    check fails ([`Exit::Steps`]): then the rest of the frame runs step by step, exactly as
+//!    in the interpreter's own block mode, so results are identical by construction.
 //!
 //! Which code gets compiled, and when, is up to a [`NativeBackend`] handed to the executor
 //! ([`crate::Evm::set_native_backend`]); without one nothing changes.
 
 use super::analysis::AnalyzedCode;
+use super::memory::Memory;
+use super::{Ctx, Frame};
 use crate::primitives::{B256, U256};
 use std::any::Any;
 use std::sync::Arc;
@@ -36,35 +38,124 @@ pub struct NativeState {
     pub gas: u64,
     /// In: where to start (a block start or a resume point). Out: where the code stopped.
     pub pc: u64,
+    /// The frame's memory; compiled code only hands it to [`grow_memory`].
+    pub memory: *mut Memory,
+    /// The first byte of the frame's memory (valid for `memory_len` bytes).
+    pub memory_data: *mut u8,
+    /// The frame's memory size in bytes.
+    pub memory_len: u64,
+    /// The frame (a `*mut Frame`); compiled code only hands it to [`interpret_one`].
+    pub frame: *mut (),
+    /// The executor's context (a `*mut Ctx`); compiled code only hands it to
+    /// [`interpret_one`].
+    pub ctx: *mut (),
 }
 
 impl NativeState {
-    /// Byte offsets of `stack`, `len`, `gas` and `pc`.
-    pub const OFFSETS: [i32; 4] = [0, 8, 16, 24];
+    /// Byte offsets of `stack`, `len`, `gas`, `pc`, `memory`, `memory_data`, `memory_len`,
+    /// `frame` and `ctx`.
+    pub const OFFSETS: [i32; 9] = [0, 8, 16, 24, 32, 40, 48, 56, 64];
+
+    /// The state for running compiled code on `frame` (its stack, gas, pc and memory).
+    pub(crate) fn new(frame: &mut Frame, cx: &mut Ctx<'_>) -> NativeState {
+        let mut state = NativeState {
+            stack: frame.stack.buffer(),
+            len: 0,
+            gas: 0,
+            pc: 0,
+            memory: &mut frame.memory,
+            memory_data: std::ptr::null_mut(),
+            memory_len: 0,
+            frame: std::ptr::null_mut(),
+            ctx: (cx as *mut Ctx<'_>).cast(),
+        };
+        state.load_from(frame);
+        state.frame = (frame as *mut Frame).cast();
+        state
+    }
+
+    /// Copies the frame's height, gas, pc and memory bounds into the state.
+    fn load_from(&mut self, frame: &mut Frame) {
+        self.len = frame.stack.len() as u64;
+        self.gas = frame.gas;
+        self.pc = frame.pc as u64;
+        self.memory_data = frame.memory.as_mut_ptr();
+        self.memory_len = frame.memory.len() as u64;
+    }
+}
+
+/// What [`interpret_one`] returns when compiled code should go on with the next
+/// instruction (every other value is an [`Exit`] code for the code to return).
+pub const CONTINUE: u32 = u32::MAX;
+
+/// Runs the instruction at `state.pc` on the state's frame, its block's static gas already
+/// paid, and writes the frame's height, gas, pc and memory bounds back into the state.
+/// Returns [`CONTINUE`], [`Exit::Steps`] when the instruction cannot run with the block
+/// prepaid (memory growth it cannot pay: the prepaid gas is given back and the frame goes
+/// on step by step from that pc), or [`Exit::Returned`] when the frame stopped, halted or
+/// suspended.
+///
+/// # Safety
+/// `state` must be the state [`NativeState::new`] built for the frame compiled code is
+/// running, with its stack slots below `len` initialised.
+pub unsafe extern "C" fn interpret_one(state: *mut NativeState) -> u32 {
+    // SAFETY: the caller's contract: the state, its frame and context are live, and the
+    // interpreter's own references to them wait for the compiled code to return.
+    let state = unsafe { &mut *state };
+    let frame = unsafe { &mut *state.frame.cast::<Frame>() };
+    let cx = unsafe { &mut *state.ctx.cast::<Ctx<'_>>() };
+    // SAFETY: compiled code keeps the slots below `len` initialised.
+    unsafe { frame.stack.set_len(state.len as usize) };
+    frame.gas = state.gas;
+    frame.pc = state.pc as usize;
+    let exit = super::interpret_prepaid(frame, cx);
+    state.load_from(frame);
+    exit
+}
+
+/// Grows the memory of `state` to cover `end` bytes (rounded up to words), charging the
+/// expansion to `state.gas` and refreshing `memory_data` and `memory_len`. Returns 1 on
+/// success, 0 when the gas cannot pay (nothing changes then). Compiled code calls it, with
+/// its gas written to the state, for a memory access past the current size.
+///
+/// # Safety
+/// `state` must be a state built by the interpreter for a live frame (its `memory` valid).
+pub unsafe extern "C" fn grow_memory(state: *mut NativeState, end: u64) -> u32 {
+    // SAFETY: the caller's contract: `state` and its memory are live and not aliased while
+    // compiled code waits for this call.
+    let state = unsafe { &mut *state };
+    let memory = unsafe { &mut *state.memory };
+    if !memory.grow_charged(&mut state.gas, end) {
+        return 0;
+    }
+    state.memory_data = memory.as_mut_ptr();
+    state.memory_len = memory.len() as u64;
+    1
 }
 
 /// Why compiled code returned, as the `u32` its entry returns.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Run the instruction at `pc` (its block already paid), then call the code again.
-    Interpret = 0,
     /// The block at `pc` failed its entry check: run the rest of the frame step by step.
     Steps = 1,
     /// STOP, or the end of the code.
     Stop = 2,
     /// A jump to a position that is not a JUMPDEST.
     InvalidJump = 3,
+    /// [`interpret_one`] ran an instruction that stopped, halted or suspended the frame
+    /// (its status says which); the frame's state is already written back.
+    Returned = 4,
 }
 
 impl Exit {
     /// The exit for a returned code; `None` for a code no exit has.
     pub fn from_code(code: u32) -> Option<Exit> {
         Some(match code {
-            0 => Exit::Interpret,
             1 => Exit::Steps,
             2 => Exit::Stop,
             3 => Exit::InvalidJump,
+            4 => Exit::Returned,
             _ => return None,
         })
     }
@@ -95,7 +186,11 @@ impl NativeCode {
     /// whose `stack` has [`super::stack::STACK_LIMIT`] slots of which the first `len` are
     /// initialised, and whose `pc` is a block start or a resume point, it reads and writes
     /// only those slots (never above the limit), leaves `len` at most the limit with every
-    /// slot below it initialised, takes gas only as the interpreter would, and returns an
+    /// slot below it initialised, reads and writes memory only inside the `memory_len` bytes
+    /// at `memory_data` and grows it only through [`grow_memory`] (reading both fields
+    /// again after the call), hands the instructions it does not compile to
+    /// [`interpret_one`] with the stack, height, gas and pc written to the state (and reads
+    /// them back after), takes gas only as the interpreter would, and returns an
     /// [`Exit`] code with `pc` set as that exit describes.
     pub unsafe fn new(entry: NativeEntry, owner: Box<dyn Any + Send + Sync>) -> NativeCode {
         NativeCode { entry, _owner: owner }
