@@ -68,7 +68,8 @@ pub struct JitConfig {
     pub mode: JitMode,
     /// In `Auto` mode, the number of calls of one code that queues it for compilation.
     pub threshold: u32,
-    /// Native code bytes the cache may hold before it evicts.
+    /// Memory the cache may hold before it evicts: native code bytes plus a fixed amount
+    /// per compiled contract.
     pub cache_bytes: usize,
 }
 
@@ -109,6 +110,9 @@ enum Entry {
 }
 
 type Key = (B256, Fork);
+
+/// Memory one compiled contract holds beyond its code bytes (see [`Shared::install`]).
+const MODULE_OVERHEAD: usize = 16 << 10;
 
 /// A compile job for the background thread.
 type Job = (Key, Arc<AnalyzedCode>);
@@ -215,7 +219,10 @@ impl Shared {
         stats.native_bytes += compiled.stats.native_len as u64;
         stats.compile_time += compiled.stats.time;
         drop(stats);
-        let size = compiled.stats.native_len.max(1);
+        // What the cache holds for this code: its bytes plus the code generator's module
+        // around them (pages, symbol tables); the fixed part is measured: resident memory
+        // grew by about 16 KiB per compiled contract over a fuzzing run of tiny contracts.
+        let size = compiled.stats.native_len + MODULE_OVERHEAD;
         // SAFETY: `compile` produces code that keeps the protocol of
         // `metisvm_vm::interpreter::native` for the code it was given (see `compiler`),
         // and the owner keeps its memory alive.

@@ -36,6 +36,7 @@ use metisvm_vm::interpreter::analysis::{AnalyzedCode, BlockInfo};
 use metisvm_vm::interpreter::native::{
     builtin, grow_memory, interpret_one, Exit, NativeEntry, NativeState, CONTINUE,
 };
+use metisvm_vm::opcodes::OPCODES;
 use metisvm_vm::U256;
 use std::time::{Duration, Instant};
 
@@ -470,6 +471,19 @@ impl<'a> Lowering<'a> {
                 Lowered::Next(next) => pc = next,
                 Lowered::Ended => return,
                 Lowered::Interpret => {
+                    // Constants below the instruction's inputs are still known after it.
+                    let info = &OPCODES[op as usize];
+                    let kept: Vec<Cached> = if info.is_enabled(self.code.fork()) && !SUSPENDS[op as usize] {
+                        let shift = run.delta - info.inputs as i32 + info.outputs as i32;
+                        let below = run.delta - info.inputs as i32;
+                        run.cached
+                            .iter()
+                            .filter(|c| c.pos < below && matches!(c.word, Word::Const(_)))
+                            .map(|c| Cached { pos: c.pos - shift, word: c.word, dirty: false })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
                     self.flush(&mut run);
                     self.interpret(pc);
                     let next = pc + 1;
@@ -480,6 +494,7 @@ impl<'a> Lowering<'a> {
                         self.b.switch_to_block(resume);
                     }
                     run = self.start_run();
+                    run.cached = kept;
                     pc = next;
                 }
             }
@@ -677,6 +692,7 @@ impl<'a> Lowering<'a> {
                 Self::write(run, top, b);
                 Self::write(run, other, a);
             }
+            0x0b | 0x1a..=0x1c if self.by_constant(run, op) => {}
             _ => match builtin(op) {
                 Some((f, inputs)) => self.call_builtin(run, f, inputs),
                 None => return Lowered::Interpret,
@@ -797,6 +813,75 @@ impl<'a> Lowering<'a> {
         let gas = self.b.ins().iadd_imm_u(gas, self.prepaid as i64);
         self.b.def_var(self.gas_var, gas);
         self.exit_now(Exit::Steps, Some(pc));
+    }
+
+    /// SIGNEXTEND, BYTE, SHL or SHR whose first input (the byte index or shift) is a
+    /// constant and whose second is not: inlined as limb moves, shifts and masks. False
+    /// (nothing emitted) for other inputs.
+    fn by_constant(&mut self, run: &mut Run, op: u8) -> bool {
+        let top = run.delta - 1;
+        let (Word::Const(amount), Word::Limbs(x)) = (self.read(run, top), self.read(run, top - 1)) else {
+            return false;
+        };
+        let amount = usize::try_from(amount).unwrap_or(usize::MAX);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let result = match op {
+            0x0b if amount >= 31 => x,
+            0x0b => {
+                // The sign bit is bit `b` of limb `l`: that limb is sign-extended from it, and
+                // the limbs above are filled with the sign.
+                let (l, b) = ((amount * 8 + 7) / 64, (amount * 8 + 7) % 64);
+                let up = self.b.ins().ishl_imm_u(x[l], 63 - b as i64);
+                let extended = self.b.ins().sshr_imm_u(up, 63 - b as i64);
+                let sign = self.b.ins().sshr_imm_u(extended, 63);
+                std::array::from_fn(|i| match i.cmp(&l) {
+                    std::cmp::Ordering::Less => x[i],
+                    std::cmp::Ordering::Equal => extended,
+                    std::cmp::Ordering::Greater => sign,
+                })
+            }
+            0x1a if amount >= 32 => [zero; 4],
+            0x1a => {
+                // Byte `amount` counts from the most significant end.
+                let from_low = 31 - amount;
+                let limb = self.b.ins().ushr_imm_u(x[from_low / 8], 8 * (from_low % 8) as i64);
+                let byte = self.b.ins().band_imm_u(limb, 0xff);
+                [byte, zero, zero, zero]
+            }
+            _ if amount >= 256 => [zero; 4],
+            0x1b => {
+                let (q, r) = (amount / 64, (amount % 64) as i64);
+                std::array::from_fn(|i| {
+                    if i < q {
+                        return zero;
+                    }
+                    let high = self.b.ins().ishl_imm_u(x[i - q], r);
+                    if r == 0 || i == q {
+                        return high;
+                    }
+                    let carried = self.b.ins().ushr_imm_u(x[i - q - 1], 64 - r);
+                    self.b.ins().bor(high, carried)
+                })
+            }
+            _ => {
+                let (q, r) = (amount / 64, (amount % 64) as i64);
+                std::array::from_fn(|i| {
+                    if i + q > 3 {
+                        return zero;
+                    }
+                    let low = self.b.ins().ushr_imm_u(x[i + q], r);
+                    if r == 0 || i + q == 3 {
+                        return low;
+                    }
+                    let carried = self.b.ins().ishl_imm_u(x[i + q + 1], 64 - r);
+                    self.b.ins().bor(low, carried)
+                })
+            }
+        };
+        self.pop(run);
+        self.pop(run);
+        Self::push(run, Word::Limbs(result));
+        true
     }
 
     /// A builtin on the top `inputs` words, folded when they are all constants.

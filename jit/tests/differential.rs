@@ -87,6 +87,33 @@ fn arithmetic_and_comparisons_match() {
 }
 
 #[test]
+fn constant_shifts_byte_indices_and_sign_positions_match() {
+    // A constant first input and a computed second one: the inlined forms.
+    let amounts =
+        [0u64, 1, 7, 8, 15, 30, 31, 32, 33, 63, 64, 65, 127, 128, 129, 191, 192, 200, 255, 256, 300];
+    let values = [
+        "8000000000000000000000000000000000000000000000000000000000000000",
+        "0123456789abcdeffedcba9876543210f0e1d2c3b4a5968778695a4b3c2d1e0f",
+        "00000000000000000000000000000000000000000000000000000000000080ff",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    ];
+    for op in [0x0b, 0x1a, 0x1b, 0x1c, 0x1d] {
+        for amount in amounts {
+            // CALLDATALOAD(0), PUSH32 amount, op, then the result and its negation.
+            let mut code = vec![0x5f, 0x35, 0x7f];
+            code.extend(U256::from(amount).to_be_bytes::<32>());
+            code.extend([op, 0x80, 0x19]);
+            epilogue(&mut code, 2);
+            for value in values {
+                let data = parse(value);
+                let gas = needed(&code, Fork::Osaka, &data);
+                assert_same(&code, Fork::Osaka, &data, [gas]);
+            }
+        }
+    }
+}
+
+#[test]
 fn jumps_resolved_and_dynamic() {
     // A loop counting down from the calldata word with a constant back-jump, a dynamic
     // jump through calldata, an invalid constant jump, and an invalid dynamic jump.
