@@ -79,15 +79,16 @@ pub fn measure(
         }
     }
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(options.rounds); runners.len()];
+    // Time spent in timed runs so far, per runner.
+    let mut totals = vec![Duration::ZERO; runners.len()];
     let mut round = 0;
     loop {
         let enough_rounds = round >= options.rounds.max(1);
-        let enough_time =
-            options.min_time.is_none_or(|min| times.iter().all(|t| t.iter().sum::<Duration>() >= min));
+        let enough_time = options.min_time.is_none_or(|min| totals.iter().all(|&t| t >= min));
         if enough_rounds && enough_time {
             break;
         }
-        for (runner, samples) in runners.iter_mut().zip(&mut times) {
+        for ((runner, samples), total) in runners.iter_mut().zip(&mut times).zip(&mut totals) {
             runner.prepare();
             let start = Instant::now();
             let gas = runner.run();
@@ -98,6 +99,7 @@ pub fn measure(
                 return Err(EngineError { engine: runner.kind(), message });
             }
             samples.push(elapsed);
+            *total += elapsed;
         }
         round += 1;
     }

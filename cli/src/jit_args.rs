@@ -12,15 +12,44 @@ pub(crate) struct JitArgs {
     /// first runs). Off by default until the JIT beats the interpreter on every workload.
     #[arg(long, value_name = "MODE", default_value_t = JitMode::Off)]
     pub(crate) jit: JitMode,
+
+    /// Memory the JIT's code cache may hold, in MiB, before it evicts the least recently
+    /// used code.
+    #[arg(long, value_name = "MIB", default_value_t = JitConfig::default().cache_bytes >> 20)]
+    pub(crate) jit_cache: usize,
 }
 
 impl JitArgs {
-    /// The backend to give executors; `None` for `off`. One backend serves the whole
-    /// command, so its cache is shared across files, blocks and threads.
-    pub(crate) fn backend(&self) -> Option<Arc<dyn NativeBackend>> {
+    /// The JIT for the whole command (so its cache is shared across files, blocks and
+    /// threads); `None` for `off`.
+    pub(crate) fn jit(&self) -> Option<Jit> {
         match self.jit {
             JitMode::Off => None,
-            mode => Some(Arc::new(Jit::new(JitConfig { mode, ..JitConfig::default() }))),
+            mode => Some(Jit::new(JitConfig {
+                mode,
+                cache_bytes: self.jit_cache.saturating_mul(1 << 20),
+                ..JitConfig::default()
+            })),
         }
     }
+}
+
+/// `jit` as the backend executors take.
+pub(crate) fn backend(jit: &Option<Jit>) -> Option<Arc<dyn NativeBackend>> {
+    jit.as_ref().map(|jit| Arc::new(jit.clone()) as Arc<dyn NativeBackend>)
+}
+
+/// The JIT's figures as JSON, for `--json` reports.
+pub(crate) fn stats_json(jit: &Option<Jit>) -> serde_json::Value {
+    let Some(jit) = jit else { return serde_json::Value::Null };
+    let stats = jit.stats();
+    serde_json::json!({
+        "mode": jit.config().mode.to_string(),
+        "compiled": stats.compiled,
+        "not_compiled": stats.failed,
+        "evicted": stats.evicted,
+        "code_bytes": stats.code_bytes,
+        "native_bytes": stats.native_bytes,
+        "compile_seconds": stats.compile_time.as_secs_f64(),
+    })
 }

@@ -95,7 +95,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let reports = run_blocks(&dirs, &skips, args.jit.backend().as_ref(), |r| {
+    let jit = args.jit.jit();
+    let reports = run_blocks(&dirs, &skips, crate::jit_args::backend(&jit).as_ref(), |r| {
         bar.set_message(r.number.to_string());
         bar.inc(1);
     })?;
@@ -119,6 +120,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             "gas_used": gas,
             "seconds": elapsed,
             "exec_seconds": exec,
+            "jit": crate::jit_args::stats_json(&jit),
             "blocks": reports.iter().map(|r| block_json(r, args.txs)).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -140,6 +142,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             reports.len(),
             gas as f64 / 1e6
         );
+        if let Some(jit) = &jit {
+            println!("{}", jit.stats());
+        }
         println!("{passed} passed, {failed} failed, {skipped} skipped");
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })

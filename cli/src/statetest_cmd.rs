@@ -76,8 +76,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         files.extend(json_files(path).with_context(|| format!("{}: cannot read", path.display()))?);
     }
     let skips = SkipList::builtin();
-    let options =
-        RunOptions { fork, filter: args.filter.clone(), trace: args.trace, native: args.jit.backend() };
+    let jit = args.jit.jit();
+    let options = RunOptions {
+        fork,
+        filter: args.filter.clone(),
+        trace: args.trace,
+        native: crate::jit_args::backend(&jit),
+    };
     let started = Instant::now();
     let bar = if std::io::stderr().is_terminal() && !args.json && !args.trace {
         let bar = ProgressBar::new(files.len() as u64);
@@ -142,6 +147,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             "failed": total.failed,
             "skipped": total.skipped,
             "seconds": elapsed.as_secs_f64(),
+            "jit": crate::jit_args::stats_json(&jit),
             "skip_list": skips.entries.iter().map(|e| format!("{} {} | {}", e.kind, e.pattern, e.reason)).collect::<Vec<_>>(),
             "cases": cases,
         });
@@ -166,6 +172,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             for e in &skips.entries {
                 println!("  {} {} | {}", e.kind, e.pattern, e.reason);
             }
+        }
+        if let Some(jit) = &jit {
+            println!("{}", jit.stats());
         }
         println!("{} files in {:.2}s", files.len(), elapsed.as_secs_f64());
         println!("{} passed, {} failed, {} skipped", total.passed, total.failed, total.skipped);

@@ -135,6 +135,7 @@ pub fn compile(code: &AnalyzedCode) -> Result<Compiled, CompileError> {
     let mut flags = settings::builder();
     flags.set("opt_level", "speed").map_err(|e| codegen(&e))?;
     flags.set("is_pic", "false").map_err(|e| codegen(&e))?;
+    flags.set("enable_pinned_reg", "true").map_err(|e| codegen(&e))?;
     // The IR verifier costs a fifth of compile time; debug builds (the tests) keep it.
     flags
         .set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })
@@ -208,10 +209,8 @@ struct Lowering<'a> {
     code: &'a AnalyzedCode,
     bytes: &'a [u8],
     ptr: types::Type,
-    state: Value,
-    stack: Value,
-    len_var: Variable,
-    gas_var: Variable,
+    /// What the pinned register held on entry (the caller's r15), restored on return.
+    caller_pinned: Value,
     exit_code: Variable,
     exit_pc: Variable,
     exit_block: Block,
@@ -257,28 +256,27 @@ impl<'a> Lowering<'a> {
         sig.params.push(AbiParam::new(ptr));
         sig.returns.push(AbiParam::new(types::I32));
         let host_sig = b.import_signature(sig);
-        let len_var = b.declare_var(types::I64);
-        let gas_var = b.declare_var(types::I64);
         let exit_code = b.declare_var(types::I32);
         let exit_pc = b.declare_var(types::I64);
         let dispatch_pc = b.declare_var(types::I64);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
+        // The state pointer lives in the pinned register for the whole function, so it is
+        // never spilled or reloaded; the register is callee-saved for our caller, so its
+        // value is put back on return.
         let state = b.block_params(entry)[0];
+        let caller_pinned = b.ins().get_pinned_reg(ptr);
+        b.ins().set_pinned_reg(state);
         let exit_block = b.create_block();
         let dispatch_block = b.create_block();
-        let stack = b.ins().load(ptr, MEM, state, NativeState::OFFSETS[0]);
         let n = code.len() + 1;
         Lowering {
             b,
             code,
             bytes: code.padded(),
             ptr,
-            state,
-            stack,
-            len_var,
-            gas_var,
+            caller_pinned,
             exit_code,
             exit_pc,
             exit_block,
@@ -298,11 +296,8 @@ impl<'a> Lowering<'a> {
 
     fn lower(mut self, target: cranelift_codegen::isa::TargetFrontendConfig) -> Box<[u32]> {
         // Entry: load the state, then dispatch on its pc.
-        let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[1]);
-        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
-        let pc = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[3]);
-        self.b.def_var(self.len_var, len);
-        self.b.def_var(self.gas_var, gas);
+        let state = self.state();
+        let pc = self.b.ins().load(types::I64, MEM, state, NativeState::OFFSETS[3]);
         self.b.def_var(self.dispatch_pc, pc);
         let entry_dispatch = self.b.create_block();
         self.b.ins().jump(entry_dispatch, &[]);
@@ -366,13 +361,11 @@ impl<'a> Lowering<'a> {
 
         // The shared exit: write the state back and return the exit code.
         self.b.switch_to_block(self.exit_block);
-        let len = self.b.use_var(self.len_var);
-        let gas = self.b.use_var(self.gas_var);
         let pc = self.b.use_var(self.exit_pc);
         let code = self.b.use_var(self.exit_code);
-        self.b.ins().store(MEM, len, self.state, NativeState::OFFSETS[1]);
-        self.b.ins().store(MEM, gas, self.state, NativeState::OFFSETS[2]);
-        self.b.ins().store(MEM, pc, self.state, NativeState::OFFSETS[3]);
+        let state = self.state();
+        self.b.ins().store(MEM, pc, state, NativeState::OFFSETS[3]);
+        self.b.ins().set_pinned_reg(self.caller_pinned);
         self.b.ins().return_(&[code]);
 
         self.b.seal_all_blocks();
@@ -431,8 +424,8 @@ impl<'a> Lowering<'a> {
             self.exit_now(Exit::Steps, Some(start));
             return;
         }
-        let len = self.b.use_var(self.len_var);
-        let gas = self.b.use_var(self.gas_var);
+        let len = self.load_field(1);
+        let gas = self.load_field(2);
         let enough_gas = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, gas, info.gas as i64);
         let above_min = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, len, info.min_len as i64);
         let below_max = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, len, info.max_len as i64);
@@ -446,7 +439,7 @@ impl<'a> Lowering<'a> {
         self.exit_now(Exit::Steps, Some(start));
         self.b.switch_to_block(body);
         let gas = self.b.ins().iadd_imm_s(gas, -(info.gas as i64));
-        self.b.def_var(self.gas_var, gas);
+        self.store_field(2, gas);
         self.prepaid = info.gas as u64;
 
         let mut pc = start;
@@ -504,14 +497,12 @@ impl<'a> Lowering<'a> {
     /// Calls [`interpret_one`] for the instruction at `pc` (the stack flushed), returning
     /// its exit unless it says to go on; continues in a new block after it.
     fn interpret(&mut self, pc: usize) {
-        let len = self.b.use_var(self.len_var);
-        let gas = self.b.use_var(self.gas_var);
         let at = self.b.ins().iconst(types::I64, pc as i64);
-        self.b.ins().store(MEM, len, self.state, NativeState::OFFSETS[1]);
-        self.b.ins().store(MEM, gas, self.state, NativeState::OFFSETS[2]);
-        self.b.ins().store(MEM, at, self.state, NativeState::OFFSETS[3]);
+        let state = self.state();
+        self.b.ins().store(MEM, at, state, NativeState::OFFSETS[3]);
         let callee = self.b.ins().iconst(self.ptr, interpret_one as *const () as usize as i64);
-        let call = self.b.ins().call_indirect(self.host_sig, callee, &[self.state]);
+        let state = self.state();
+        let call = self.b.ins().call_indirect(self.host_sig, callee, &[state]);
         let exit = self.b.inst_results(call)[0];
         let go_on = self.b.ins().icmp_imm_u(IntCC::Equal, exit, CONTINUE as i64);
         let next = self.b.create_block();
@@ -519,25 +510,44 @@ impl<'a> Lowering<'a> {
         self.b.ins().brif(go_on, next, &[], leave, &[]);
         self.b.set_cold_block(leave);
         self.b.switch_to_block(leave);
-        let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[1]);
-        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
-        let at = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[3]);
-        self.b.def_var(self.len_var, len);
-        self.b.def_var(self.gas_var, gas);
+        let state = self.state();
+        let at = self.b.ins().load(types::I64, MEM, state, NativeState::OFFSETS[3]);
         self.b.def_var(self.exit_pc, at);
         self.b.def_var(self.exit_code, exit);
         self.b.ins().jump(self.exit_block, &[]);
         self.b.switch_to_block(next);
-        let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[1]);
-        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
-        self.b.def_var(self.len_var, len);
-        self.b.def_var(self.gas_var, gas);
+    }
+
+    /// Loads field `i` of the state (1: stack height, 2: gas): compiled code keeps both in
+    /// the state rather than in registers, which keeps them out of the register allocator's
+    /// way across calls and the many joins of the function.
+    fn load_field(&mut self, i: usize) -> Value {
+        let state = self.state();
+        self.b.ins().load(types::I64, MEM, state, NativeState::OFFSETS[i])
+    }
+
+    /// Stores field `i` of the state (see [`Self::load_field`]).
+    fn store_field(&mut self, i: usize, value: Value) {
+        let state = self.state();
+        self.b.ins().store(MEM, value, state, NativeState::OFFSETS[i]);
+    }
+
+    /// The state pointer (from the pinned register).
+    fn state(&mut self) -> Value {
+        self.b.ins().get_pinned_reg(self.ptr)
+    }
+
+    /// The stack buffer's first slot.
+    fn stack_buffer(&mut self) -> Value {
+        let state = self.state();
+        self.b.ins().load(self.ptr, MEM, state, NativeState::OFFSETS[0])
     }
 
     fn start_run(&mut self) -> Run {
-        let len = self.b.use_var(self.len_var);
+        let len = self.load_field(1);
         let offset = self.b.ins().ishl_imm_u(len, 5);
-        let base = self.b.ins().iadd(self.stack, offset);
+        let stack = self.stack_buffer();
+        let base = self.b.ins().iadd(stack, offset);
         Run { base, len, delta: 0, cached: Vec::new() }
     }
 
@@ -551,11 +561,12 @@ impl<'a> Lowering<'a> {
             }
         }
         let len = self.b.ins().iadd_imm_s(run.len, run.delta as i64);
-        self.b.def_var(self.len_var, len);
+        self.store_field(1, len);
         // Later code in this run (none in practice) sees the new height as its start.
         run.len = len;
         let offset = self.b.ins().ishl_imm_u(len, 5);
-        run.base = self.b.ins().iadd(self.stack, offset);
+        let stack = self.stack_buffer();
+        run.base = self.b.ins().iadd(stack, offset);
         run.delta = 0;
     }
 
@@ -659,14 +670,15 @@ impl<'a> Lowering<'a> {
             0x58 => Self::push(run, Word::Const(U256::from(pc))),
             0x51..=0x53 => return self.memory_access(run, op, pc),
             0x59 => {
-                let len = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[6]);
+                let state = self.state();
+                let len = self.b.ins().load(types::I64, MEM, state, NativeState::OFFSETS[6]);
                 let zero = self.b.ins().iconst(types::I64, 0);
                 Self::push(run, Word::Limbs([len, zero, zero, zero]));
             }
             0x5a => {
                 // GAS ends its block, so the gas left after the block's charge is exactly
                 // what the instruction reports.
-                let gas = self.b.use_var(self.gas_var);
+                let gas = self.load_field(2);
                 let zero = self.b.ins().iconst(types::I64, 0);
                 Self::push(run, Word::Limbs([gas, zero, zero, zero]));
             }
@@ -732,7 +744,8 @@ impl<'a> Lowering<'a> {
             }
         };
         let end = self.b.ins().iadd_imm_s(at, width);
-        let size = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[6]);
+        let state = self.state();
+        let size = self.b.ins().load(types::I64, MEM, state, NativeState::OFFSETS[6]);
         let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, size);
         let access = self.b.create_block();
         let grow = self.b.create_block();
@@ -740,23 +753,21 @@ impl<'a> Lowering<'a> {
 
         self.b.set_cold_block(grow);
         self.b.switch_to_block(grow);
-        let gas = self.b.use_var(self.gas_var);
-        self.b.ins().store(MEM, gas, self.state, NativeState::OFFSETS[2]);
         let callee = self.b.ins().iconst(self.ptr, grow_memory as *const () as usize as i64);
-        let call = self.b.ins().call_indirect(self.grow_sig, callee, &[self.state, end]);
+        let state = self.state();
+        let call = self.b.ins().call_indirect(self.grow_sig, callee, &[state, end]);
         let grown_ok = self.b.inst_results(call)[0];
         let grown = self.b.create_block();
         self.b.set_cold_block(grown);
         self.b.ins().brif(grown_ok, grown, &[], fail, &[]);
         self.b.switch_to_block(grown);
-        let gas = self.b.ins().load(types::I64, MEM, self.state, NativeState::OFFSETS[2]);
-        self.b.def_var(self.gas_var, gas);
         self.b.ins().jump(access, &[]);
 
         self.give_back_and_step(run, fail, pc);
 
         self.b.switch_to_block(access);
-        let data = self.b.ins().load(self.ptr, MEM, self.state, NativeState::OFFSETS[5]);
+        let state = self.state();
+        let data = self.b.ins().load(self.ptr, MEM, state, NativeState::OFFSETS[5]);
         let addr = self.b.ins().iadd(data, at);
         // Memory is big-endian and unaligned; the limbs are little-endian words, lowest first.
         let bytes = MemFlagsData::new().with_notrap();
@@ -807,11 +818,11 @@ impl<'a> Lowering<'a> {
             }
         }
         let len = self.b.ins().iadd_imm_s(run.len, run.delta as i64);
-        self.b.def_var(self.len_var, len);
-        let gas = self.b.use_var(self.gas_var);
+        self.store_field(1, len);
+        let gas = self.load_field(2);
         debug_assert_eq!(self.prepaid, self.code.prepaid_after(pc));
         let gas = self.b.ins().iadd_imm_u(gas, self.prepaid as i64);
-        self.b.def_var(self.gas_var, gas);
+        self.store_field(2, gas);
         self.exit_now(Exit::Steps, Some(pc));
     }
 

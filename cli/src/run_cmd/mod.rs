@@ -57,7 +57,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let cfg = CfgEnv::new(fork);
     let mut state = input.pre.unwrap_or_else(devstate::dev_state);
     let mut evm = Evm::new();
-    if let Some(backend) = args.jit.backend() {
+    if let Some(backend) = crate::jit_args::backend(&args.jit.jit()) {
         evm.set_native_backend(backend);
     }
     let mut reports = Vec::with_capacity(input.txs.len());
