@@ -91,12 +91,21 @@ pub struct Agreed {
 /// first (revm when it is among them). Fails when any disagrees, cannot run the workload, or a
 /// transaction that must succeed ([`Workload::require_success`]) does not.
 pub fn check_agreement(workload: &Workload, engines: &[EngineKind]) -> Result<Agreed, CheckError> {
+    check_agreement_with(workload, engines, metisvm_jit::CompileOptions::default())
+}
+
+/// [`check_agreement`] with the `jit` engine compiling with `jit_options`.
+pub fn check_agreement_with(
+    workload: &Workload,
+    engines: &[EngineKind],
+    jit_options: metisvm_jit::CompileOptions,
+) -> Result<Agreed, CheckError> {
     let failed = |e: EngineError| CheckError::Failed(e.to_string());
     let mut order = engines.to_vec();
     order.sort_by_key(|e| *e != EngineKind::Revm);
     let mut results = Vec::with_capacity(order.len());
     for &engine in &order {
-        let mut runner = engines::runner(engine, workload).map_err(failed)?;
+        let mut runner = engines::runner(engine, workload, jit_options).map_err(failed)?;
         let result = runner.execute().map_err(failed)?;
         results.push((runner, result));
     }
@@ -173,7 +182,7 @@ pub fn bench_workload(
         succeeded: false,
         verdict: Ok(Vec::new()),
     };
-    report.verdict = check_agreement(workload, engines).and_then(|mut agreed| {
+    report.verdict = check_agreement_with(workload, engines, options.jit_options).and_then(|mut agreed| {
         report.gas_used = agreed.result.gas_used();
         report.succeeded = agreed.result.txs.iter().all(|tx| tx.status.is_success());
         timing::measure(&mut agreed.runners, report.gas_used, options)

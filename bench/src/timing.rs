@@ -20,11 +20,19 @@ pub struct TimingOptions {
     pub rounds: usize,
     /// Keep adding rounds until every engine has spent at least this long in timed runs.
     pub min_time: Option<Duration>,
+    /// How the `jit` engine compiles: every optimisation by default; turned off one at a
+    /// time to measure what each is worth.
+    pub jit_options: metisvm_jit::CompileOptions,
 }
 
 impl Default for TimingOptions {
     fn default() -> Self {
-        TimingOptions { warmup: 1, rounds: 10, min_time: None }
+        TimingOptions {
+            warmup: 1,
+            rounds: 10,
+            min_time: None,
+            jit_options: metisvm_jit::CompileOptions::default(),
+        }
     }
 }
 
@@ -148,7 +156,7 @@ mod tests {
     #[test]
     fn engines_are_interleaved_after_warm_up() {
         let (mut runners, log) = fakes([7, 7]);
-        let options = TimingOptions { warmup: 1, rounds: 2, min_time: None };
+        let options = TimingOptions { warmup: 1, rounds: 2, ..TimingOptions::default() };
         let stats = measure(&mut runners, 7, &options).unwrap();
         assert_eq!(*log.borrow(), ["interp", "revm", "interp", "revm", "interp", "revm"]);
         assert_eq!(stats.len(), 2);

@@ -7,6 +7,7 @@ use metisvm_bench::engines::{runner, EngineKind};
 use metisvm_bench::timing::{measure, TimingOptions};
 use metisvm_bench::workload::{Workload, CONTRACT};
 use metisvm_bench::{bench_workload, check_agreement, CheckError};
+use metisvm_jit::CompileOptions;
 use metisvm_vm::{Bytes, Fork, U256};
 
 /// SSTORE(0, 42); MSTORE(0, 0xff); LOG1(0, 32, topic 7); RETURN(0, 32).
@@ -44,7 +45,7 @@ fn transactions_of_a_list_see_each_other() {
     assert_eq!(agreed.result.post[&CONTRACT].storage[&U256::ZERO], U256::from(2));
     // The second increment is warm and cheaper: the timed runs commit between transactions.
     assert!(agreed.result.txs[0].gas_used > agreed.result.txs[1].gas_used);
-    let options = TimingOptions { warmup: 1, rounds: 3, min_time: None };
+    let options = TimingOptions { warmup: 1, rounds: 3, ..TimingOptions::default() };
     let stats = measure(&mut agreed.runners, agreed.result.gas_used(), &options).unwrap();
     assert!(stats.iter().all(|s| s.runs == 3));
 }
@@ -56,8 +57,8 @@ fn a_different_world_is_a_mismatch() {
     let code = Some(Bytes::from_static(COUNTER));
     let info = metisvm_vm::AccountInfo { nonce: 1, code, ..metisvm_vm::AccountInfo::default() };
     other.pre.insert_account(CONTRACT, info, [(U256::ZERO, U256::from(5))]);
-    let ours = runner(EngineKind::Interp, &w).unwrap().execute().unwrap();
-    let theirs = runner(EngineKind::Revm, &other).unwrap().execute().unwrap();
+    let ours = runner(EngineKind::Interp, &w, CompileOptions::default()).unwrap().execute().unwrap();
+    let theirs = runner(EngineKind::Revm, &other, CompileOptions::default()).unwrap().execute().unwrap();
     let lines = differences("interp", &ours, "revm", &theirs).join("\n");
     assert!(lines.contains("storage slot 0x0: interp 0x1 vs revm 0x6"), "{lines}");
     assert!(lines.contains("gas used"), "a non-zero slot costs less to update: {lines}");
@@ -75,7 +76,7 @@ fn a_failing_transaction_is_not_timed() {
 
 #[test]
 fn one_engine_alone_is_timed_without_a_ratio() {
-    let options = TimingOptions { warmup: 0, rounds: 2, min_time: None };
+    let options = TimingOptions { warmup: 0, rounds: 2, ..TimingOptions::default() };
     let report = bench_workload(&workload(COUNTER), &[EngineKind::Interp], &options);
     assert_eq!(report.verdict.as_ref().unwrap().len(), 1);
     assert!(report.gas_used > 21_000);

@@ -30,7 +30,7 @@ pub(crate) struct Args {
     /// The benchmark folder (default: $METISVM_BENCHMARKS, else ../shared/benchmarks).
     #[arg(long, value_name = "DIR")]
     benchmarks: Option<PathBuf>,
-    /// Engines to run, comma-separated: interp, revm (default: all).
+    /// Engines to run, comma-separated: interp, jit, revm (default: all).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     engines: Vec<String>,
     /// Timed runs of each engine per workload.
@@ -39,6 +39,10 @@ pub(crate) struct Args {
     /// Add rounds until each engine has spent at least this many seconds in timed runs.
     #[arg(long, value_name = "SECONDS")]
     min_time: Option<f64>,
+    /// Optimisations the `jit` engine compiles without, comma-separated: fold, jumps,
+    /// registers, memory (to measure what each is worth).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    jit_without: Vec<String>,
     /// Untimed warm-up runs of each engine per workload.
     #[arg(long, default_value_t = 1, value_name = "N")]
     warmup: usize,
@@ -89,7 +93,12 @@ fn timing(args: &Args) -> Result<TimingOptions> {
                 .map_err(|_| anyhow::anyhow!("option --min-time: {s} is not a duration"))
         })
         .transpose()?;
-    Ok(TimingOptions { warmup: args.warmup, rounds: args.rounds, min_time })
+    let mut jit_options = metisvm_jit::CompileOptions::default();
+    for name in &args.jit_without {
+        jit_options =
+            jit_options.without(name.trim()).map_err(anyhow::Error::msg).context("option --jit-without")?;
+    }
+    Ok(TimingOptions { warmup: args.warmup, rounds: args.rounds, min_time, jit_options })
 }
 
 fn load_options(args: &Args) -> Result<LoadOptions> {

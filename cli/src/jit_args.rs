@@ -13,6 +13,10 @@ pub(crate) struct JitArgs {
     #[arg(long, value_name = "MODE", default_value_t = JitMode::Off)]
     pub(crate) jit: JitMode,
 
+    /// In `auto` mode, the number of calls of one contract that has it compiled.
+    #[arg(long, value_name = "CALLS", default_value_t = JitConfig::default().threshold)]
+    pub(crate) jit_threshold: u32,
+
     /// Memory the JIT's code cache may hold, in MiB, before it evicts the least recently
     /// used code.
     #[arg(long, value_name = "MIB", default_value_t = JitConfig::default().cache_bytes >> 20)]
@@ -27,6 +31,7 @@ impl JitArgs {
             JitMode::Off => None,
             mode => Some(Jit::new(JitConfig {
                 mode,
+                threshold: self.jit_threshold.max(1),
                 cache_bytes: self.jit_cache.saturating_mul(1 << 20),
                 ..JitConfig::default()
             })),

@@ -15,7 +15,7 @@
 //! running it keep it alive). Code that fails to compile (over the size limit, or a code
 //! generator error) is remembered and stays interpreted.
 
-use crate::compiler::{compile, Compiled};
+use crate::compiler::{compile_with, CompileOptions, Compiled};
 use dashmap::DashMap;
 use metisvm_vm::interpreter::analysis::AnalyzedCode;
 use metisvm_vm::interpreter::native::{NativeBackend, NativeCode};
@@ -71,13 +71,24 @@ pub struct JitConfig {
     /// Memory the cache may hold before it evicts: native code bytes plus a fixed amount
     /// per compiled contract.
     pub cache_bytes: usize,
+    /// The compiler's optimisations.
+    pub options: CompileOptions,
 }
 
 impl Default for JitConfig {
     fn default() -> Self {
         // Mainnet contracts compile to about 270 KiB of native code each (measured over
         // the 42-block replay: 2,486 contracts): 256 MiB keeps about a thousand hot ones.
-        JitConfig { mode: JitMode::Auto, threshold: 16, cache_bytes: 256 << 20 }
+        // The threshold weighs compile time (about 20 ms per KiB of mainnet bytecode) against
+        // what compiled code saves per call (a few microseconds on storage-bound contracts);
+        // over the 42-block mainnet replay, 16 calls made the replay 38% slower than the
+        // interpreter and 1024 calls kept it within noise (docs/jit.md has the table).
+        JitConfig {
+            mode: JitMode::Auto,
+            threshold: 1024,
+            cache_bytes: 256 << 20,
+            options: CompileOptions::default(),
+        }
     }
 }
 
@@ -208,7 +219,7 @@ impl Jit {
             // The worker is gone (it panicked): compile here instead.
             *queue = None;
             drop(queue);
-            self.shared.install(key, compile(code));
+            self.shared.install(key, compile_with(code, self.shared.config.options));
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -221,7 +232,7 @@ fn spawn_worker(shared: Weak<Shared>) -> Sender<Job> {
         .spawn(move || {
             for (key, code) in receiver {
                 let Some(shared) = shared.upgrade() else { return };
-                shared.install(key, compile(&code));
+                shared.install(key, compile_with(&code, shared.config.options));
                 shared.pending.fetch_sub(1, Ordering::AcqRel);
             }
         })
@@ -300,7 +311,7 @@ impl NativeBackend for Jit {
                         return None;
                     }
                 }
-                shared.install(key, compile(code))
+                shared.install(key, compile_with(code, shared.config.options))
             }
             JitMode::Auto => {
                 let mut entry = shared.cache.entry(key).or_insert(Entry::Counting(0));

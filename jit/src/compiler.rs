@@ -65,6 +65,58 @@ const SUSPENDS: [bool; 256] = {
 /// In the pc table: the destination is a JUMPDEST.
 const JUMPDEST_FLAG: u32 = 1 << 31;
 
+/// Which of the compiler's optimisations are on (all, by default). Turning them off one at
+/// a time measures what each is worth (`metisvm bench --jit-without ...`); results are the
+/// same with any combination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Operations on constants are computed at compile time, constant shift amounts, byte
+    /// indices and sign positions inline their operation, and constants stay known across
+    /// instructions run by the interpreter.
+    pub fold_constants: bool,
+    /// A jump to a constant destination goes straight to its block, not through the pc
+    /// table.
+    pub resolve_jumps: bool,
+    /// Words stay in registers (or as constants) within a run of instructions, DUP and SWAP
+    /// only move references; without it every instruction's results are stored.
+    pub register_stack: bool,
+    /// MLOAD, MSTORE, MSTORE8 and MSIZE are compiled; without it the interpreter runs them.
+    pub inline_memory: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            fold_constants: true,
+            resolve_jumps: true,
+            register_stack: true,
+            inline_memory: true,
+        }
+    }
+}
+
+impl CompileOptions {
+    /// The names [`CompileOptions::without`] takes.
+    pub const NAMES: [&'static str; 4] = ["fold", "jumps", "registers", "memory"];
+
+    /// These options with the optimisation `name` (one of [`CompileOptions::NAMES`]) off.
+    pub fn without(mut self, name: &str) -> Result<CompileOptions, String> {
+        match name {
+            "fold" => self.fold_constants = false,
+            "jumps" => self.resolve_jumps = false,
+            "registers" => self.register_stack = false,
+            "memory" => self.inline_memory = false,
+            _ => {
+                return Err(format!(
+                    "unknown optimisation `{name}` (expected one of {})",
+                    Self::NAMES.join(", ")
+                ))
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// Why code was not compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
@@ -122,8 +174,13 @@ impl Drop for CodeMemory {
     }
 }
 
-/// Compiles `code` (analysed for the fork it will run under).
+/// Compiles `code` (analysed for the fork it will run under) with every optimisation.
 pub fn compile(code: &AnalyzedCode) -> Result<Compiled, CompileError> {
+    compile_with(code, CompileOptions::default())
+}
+
+/// Compiles `code` with the optimisations `options` turns on.
+pub fn compile_with(code: &AnalyzedCode, options: CompileOptions) -> Result<Compiled, CompileError> {
     let started = Instant::now();
     if code.len() > MAX_CODE_LEN {
         return Err(CompileError::TooLarge(code.len()));
@@ -152,7 +209,7 @@ pub fn compile(code: &AnalyzedCode) -> Result<Compiled, CompileError> {
     let mut fctx = FunctionBuilderContext::new();
     let targets = {
         let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        Lowering::new(builder, code, ptr, call_conv).lower(module.target_config())
+        Lowering::new(builder, code, ptr, call_conv, options).lower(module.target_config())
     };
     let id = module.declare_function("evm", Linkage::Local, &ctx.func.signature).map_err(|e| codegen(&e))?;
     let dump = std::env::var_os("METISVM_JIT_DUMP").is_some();
@@ -233,6 +290,7 @@ struct Lowering<'a> {
     /// Static gas the current block prepaid for the instruction being lowered and those
     /// after it (what the interpreter's `prepaid_after` gives back).
     prepaid: u64,
+    options: CompileOptions,
 }
 
 const MEM: MemFlagsData = MemFlagsData::trusted();
@@ -243,6 +301,7 @@ impl<'a> Lowering<'a> {
         code: &'a AnalyzedCode,
         ptr: types::Type,
         call_conv: CallConv,
+        options: CompileOptions,
     ) -> Self {
         let mut sig = Signature::new(call_conv);
         sig.params.push(AbiParam::new(ptr));
@@ -291,6 +350,7 @@ impl<'a> Lowering<'a> {
             dispatch_block,
             dispatch_pc,
             prepaid: 0,
+            options,
         }
     }
 
@@ -461,12 +521,18 @@ impl<'a> Lowering<'a> {
             let lowered = self.lower_op(&mut run, op, pc);
             self.prepaid = self.prepaid.saturating_sub(self.code.static_gas(op));
             match lowered {
-                Lowered::Next(next) => pc = next,
+                Lowered::Next(next) => {
+                    if !self.options.register_stack {
+                        self.flush(&mut run);
+                    }
+                    pc = next;
+                }
                 Lowered::Ended => return,
                 Lowered::Interpret => {
                     // Constants below the instruction's inputs are still known after it.
                     let info = &OPCODES[op as usize];
-                    let kept: Vec<Cached> = if info.is_enabled(self.code.fork()) && !SUSPENDS[op as usize] {
+                    let keep = self.options.fold_constants && info.is_enabled(self.code.fork());
+                    let kept: Vec<Cached> = if keep && !SUSPENDS[op as usize] {
                         let shift = run.delta - info.inputs as i32 + info.outputs as i32;
                         let below = run.delta - info.inputs as i32;
                         run.cached
@@ -668,6 +734,7 @@ impl<'a> Lowering<'a> {
                 return Lowered::Ended;
             }
             0x58 => Self::push(run, Word::Const(U256::from(pc))),
+            0x51..=0x53 | 0x59 if !self.options.inline_memory => return Lowered::Interpret,
             0x51..=0x53 => return self.memory_access(run, op, pc),
             0x59 => {
                 let state = self.state();
@@ -830,6 +897,9 @@ impl<'a> Lowering<'a> {
     /// constant and whose second is not: inlined as limb moves, shifts and masks. False
     /// (nothing emitted) for other inputs.
     fn by_constant(&mut self, run: &mut Run, op: u8) -> bool {
+        if !self.options.fold_constants {
+            return false;
+        }
         let top = run.delta - 1;
         let (Word::Const(amount), Word::Limbs(x)) = (self.read(run, top), self.read(run, top - 1)) else {
             return false;
@@ -899,7 +969,7 @@ impl<'a> Lowering<'a> {
     fn call_builtin(&mut self, run: &mut Run, f: metisvm_vm::interpreter::native::Builtin, inputs: u8) {
         let inputs = inputs as i32;
         let args: Vec<Word> = (1..=inputs).map(|i| self.read(run, run.delta - i)).collect();
-        if args.iter().all(|w| matches!(w, Word::Const(_))) {
+        if self.options.fold_constants && args.iter().all(|w| matches!(w, Word::Const(_))) {
             let mut buf: Vec<U256> =
                 args.iter().rev().map(|w| if let Word::Const(c) = w { *c } else { U256::ZERO }).collect();
             // SAFETY: `buf` holds the inputs, the top last, as a builtin expects.
@@ -931,6 +1001,10 @@ impl<'a> Lowering<'a> {
 
     /// A jump to `dest` (the block is flushed).
     fn jump(&mut self, dest: Word, pc: usize) {
+        let dest = match dest {
+            Word::Const(_) if !self.options.resolve_jumps => Word::Limbs(self.limbs(dest)),
+            dest => dest,
+        };
         match dest {
             Word::Const(d) => {
                 let target =
@@ -964,7 +1038,7 @@ impl<'a> Lowering<'a> {
     }
 
     fn unary(&mut self, op: u8, a: Word) -> Word {
-        if let Word::Const(a) = a {
+        if let (Word::Const(a), true) = (a, self.options.fold_constants) {
             return Word::Const(match op {
                 0x15 => U256::from(a.is_zero() as u8),
                 _ => !a,
@@ -991,7 +1065,7 @@ impl<'a> Lowering<'a> {
 
     /// `a op b` with `a` the top item.
     fn binary(&mut self, op: u8, a: Word, b: Word) -> Word {
-        if let (Word::Const(x), Word::Const(y)) = (a, b) {
+        if let (Word::Const(x), Word::Const(y), true) = (a, b, self.options.fold_constants) {
             return Word::Const(fold_binary(op, x, y));
         }
         let a = self.limbs(a);

@@ -8,7 +8,7 @@
 //! programs can end by storing their stack into storage and returning memory, stack and
 //! memory contents are compared through those.
 
-use crate::{Jit, JitConfig, JitMode};
+use crate::{CompileOptions, Jit, JitConfig, JitMode};
 use metisvm_state::MemoryState;
 use metisvm_vm::{
     AccountInfo, Address, BlockEnv, Bytes, CfgEnv, Evm, Fork, TxEnv, TxOutcome, KECCAK_EMPTY, U256,
@@ -76,7 +76,12 @@ impl Default for Harness {
 impl Harness {
     /// Two fresh executors; the JIT compiles every deployed code before it runs.
     pub fn new() -> Harness {
-        let jit = Jit::new(JitConfig { mode: JitMode::Always, ..JitConfig::default() });
+        Harness::with_options(CompileOptions::default())
+    }
+
+    /// [`Harness::new`] with only the optimisations `options` turns on.
+    pub fn with_options(options: CompileOptions) -> Harness {
+        let jit = Jit::new(JitConfig { mode: JitMode::Always, options, ..JitConfig::default() });
         let mut jit_evm = Evm::new();
         jit_evm.set_native_backend(Arc::new(jit.clone()));
         Harness { interp: Evm::new(), jit_evm, jit }

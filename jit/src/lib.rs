@@ -12,4 +12,4 @@ pub mod compiler;
 pub mod differential;
 
 pub use backend::{Jit, JitConfig, JitMode, JitStats};
-pub use compiler::{compile, CompileError, CompileStats};
+pub use compiler::{compile, compile_with, CompileError, CompileOptions, CompileStats};

@@ -4,14 +4,26 @@
 //! and returning their memory, so stack and memory are compared too.
 
 use metisvm_jit::differential::{Case, Harness};
+use metisvm_jit::CompileOptions;
 use metisvm_vm::{Fork, U256};
 
 /// Runs `code` on both engines with every execution gas in `gases`; panics on the first
 /// difference, and checks that the code did run compiled.
 fn assert_same(code: &[u8], fork: Fork, data: &[u8], gases: impl IntoIterator<Item = u64>) {
+    assert_same_with(CompileOptions::default(), code, fork, data, gases);
+}
+
+/// [`assert_same`] with only the optimisations `options` turns on.
+fn assert_same_with(
+    options: CompileOptions,
+    code: &[u8],
+    fork: Fork,
+    data: &[u8],
+    gases: impl IntoIterator<Item = u64>,
+) {
     let case = Case { code: code.to_vec(), data: data.to_vec(), fork };
     let state = case.state();
-    let mut harness = Harness::new();
+    let mut harness = Harness::with_options(options);
     for gas in gases {
         if let Err(difference) = harness.check(&case, &state, gas) {
             panic!("{difference}");
@@ -215,8 +227,17 @@ fn random_programs_match_the_interpreter() {
         0x59, 0x5a, 0x5b, 0x5f, 0x80, 0x81, 0x83, 0x8f, 0x90, 0x91, 0x9f, 0x0a, 0x20, 0x00, 0xfe, 0x0c, 0x30,
         0x33, 0x35, 0x36,
     ];
+    // Every optimisation on, then each one off (the last rounds).
+    let configs: Vec<CompileOptions> = std::iter::once(CompileOptions::default())
+        .chain(
+            CompileOptions::NAMES
+                .iter()
+                .map(|name| CompileOptions::default().without(name).expect("known name")),
+        )
+        .collect();
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    for round in 0..150 {
+    for round in 0..250 {
+        let options = if round < 150 { configs[0] } else { configs[1 + round % 4] };
         let mut code = Vec::new();
         let len = 4 + rng.next() % 32;
         for _ in 0..len {
@@ -236,6 +257,6 @@ fn random_programs_match_the_interpreter() {
         let fork = [Fork::Frontier, Fork::Byzantium, Fork::Cancun, Fork::Osaka][round % 4];
         let data = [0xa5u8; 40];
         let gas = needed(&code, fork, &data).min(2_000);
-        assert_same(&code, fork, &data, 0..=gas + 5);
+        assert_same_with(options, &code, fork, &data, 0..=gas + 5);
     }
 }

@@ -15,7 +15,7 @@ fn program(n: u16) -> (metisvm_vm::B256, Arc<AnalyzedCode>) {
 }
 
 fn jit(mode: JitMode, threshold: u32, cache_bytes: usize) -> Jit {
-    Jit::new(JitConfig { mode, threshold, cache_bytes })
+    Jit::new(JitConfig { mode, threshold, cache_bytes, ..JitConfig::default() })
 }
 
 #[test]

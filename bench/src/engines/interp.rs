@@ -1,7 +1,7 @@
 //! MetisVM's interpreter as a [`Runner`]: a [`MemoryState`] and one [`Evm`] kept for the whole
 //! workload, so its code-analysis cache is warm after the first run, as in a node.
 
-use metisvm_jit::{Jit, JitConfig, JitMode};
+use metisvm_jit::{CompileOptions, Jit, JitConfig, JitMode};
 use metisvm_state::MemoryState;
 use metisvm_vm::{BlockEnv, CfgEnv, Evm, ExecStatus, StateWriter, TxEnv, TxOutcome};
 use std::sync::Arc;
@@ -45,9 +45,9 @@ impl InterpRunner {
 
     /// The same with every contract compiled before it first runs (the `jit` engine): the
     /// untimed [`Runner::execute`] compiles, so timed runs use native code only.
-    pub fn compiled(workload: &Workload) -> InterpRunner {
+    pub fn compiled(workload: &Workload, options: CompileOptions) -> InterpRunner {
         let mut runner = InterpRunner::new(workload);
-        let jit = Jit::new(JitConfig { mode: JitMode::Always, ..JitConfig::default() });
+        let jit = Jit::new(JitConfig { mode: JitMode::Always, options, ..JitConfig::default() });
         runner.evm.set_native_backend(Arc::new(jit));
         runner.kind = EngineKind::Jit;
         runner

@@ -94,10 +94,14 @@ pub trait Runner {
 }
 
 /// Sets up `engine` for `workload`.
-pub fn runner(engine: EngineKind, workload: &Workload) -> Result<Box<dyn Runner>, EngineError> {
+pub fn runner(
+    engine: EngineKind,
+    workload: &Workload,
+    jit_options: metisvm_jit::CompileOptions,
+) -> Result<Box<dyn Runner>, EngineError> {
     Ok(match engine {
         EngineKind::Interp => Box::new(interp::InterpRunner::new(workload)),
-        EngineKind::Jit => Box::new(interp::InterpRunner::compiled(workload)),
+        EngineKind::Jit => Box::new(interp::InterpRunner::compiled(workload, jit_options)),
         EngineKind::Revm => Box::new(revm::RevmRunner::new(workload)?),
     })
 }
