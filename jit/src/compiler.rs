@@ -818,14 +818,14 @@ impl<'a> Lowering<'a> {
         let grow = self.b.create_block();
         self.b.ins().brif(fits, access, &[], grow, &[]);
 
-        self.b.set_cold_block(grow);
+        // Growth stays next to the access rather than in the cold section: code that grows
+        // memory on every access (evmone's memory_grow by32) ran 1.8x slower with it far away.
         self.b.switch_to_block(grow);
         let callee = self.b.ins().iconst(self.ptr, grow_memory as *const () as usize as i64);
         let state = self.state();
         let call = self.b.ins().call_indirect(self.grow_sig, callee, &[state, end]);
         let grown_ok = self.b.inst_results(call)[0];
         let grown = self.b.create_block();
-        self.b.set_cold_block(grown);
         self.b.ins().brif(grown_ok, grown, &[], fail, &[]);
         self.b.switch_to_block(grown);
         self.b.ins().jump(access, &[]);
