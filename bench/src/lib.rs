@@ -162,7 +162,12 @@ impl WorkloadReport {
 
     /// revm's median over MetisVM's: above 1 means MetisVM is faster.
     pub fn ratio(&self) -> Option<f64> {
-        let ours = self.stats(EngineKind::Interp)?.median.as_secs_f64();
+        self.ratio_of(EngineKind::Interp)
+    }
+
+    /// revm's median over `engine`'s, when both were timed (>1: `engine` faster).
+    pub fn ratio_of(&self, engine: EngineKind) -> Option<f64> {
+        let ours = self.stats(engine)?.median.as_secs_f64();
         let theirs = self.stats(EngineKind::Revm)?.median.as_secs_f64();
         (ours > 0.0).then(|| theirs / ours)
     }

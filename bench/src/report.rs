@@ -34,6 +34,11 @@ pub fn geomean_of(reports: &[WorkloadReport]) -> Option<f64> {
     geomean(reports.iter().filter_map(WorkloadReport::ratio))
 }
 
+/// The geometric mean of revm/jit over the workloads the JIT was timed on, if any.
+pub fn jit_geomean_of(reports: &[WorkloadReport]) -> Option<f64> {
+    geomean(reports.iter().filter_map(|r| r.ratio_of(EngineKind::Jit)))
+}
+
 /// A duration in the unit that suits it: `812.3 µs`, `12.41 ms`, `1.204 s`.
 pub fn format_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
@@ -80,6 +85,10 @@ fn rows(reports: &[WorkloadReport], engines: &[EngineKind]) -> (Vec<String>, Vec
     let mut header = vec!["workload".to_string()];
     header.extend(engines.iter().map(|e| format!("{e} median [min .. max]")));
     header.push("revm/interp".to_string());
+    let jit = engines.contains(&EngineKind::Jit) && engines.contains(&EngineKind::Revm);
+    if jit {
+        header.push("revm/jit".to_string());
+    }
     header.extend(engines.iter().map(|e| format!("{e} gas/s")));
     let rows = reports
         .iter()
@@ -95,6 +104,9 @@ fn rows(reports: &[WorkloadReport], engines: &[EngineKind]) -> (Vec<String>, Vec
             }
             row.extend(engines.iter().map(|e| median_cell(r.stats(*e))));
             row.push(ratio_cell(r));
+            if jit {
+                row.push(r.ratio_of(EngineKind::Jit).map_or_else(|| "-".to_string(), |x| format!("{x:.2}x")));
+            }
             row.extend(engines.iter().map(|e| rate_cell(r, *e)));
             row
         })
@@ -145,11 +157,15 @@ pub fn text_table(reports: &[WorkloadReport], engines: &[EngineKind]) -> String 
 /// `geometric mean of revm/interp over N workloads: 1.23x (>1: MetisVM faster)`.
 pub fn summary_line(reports: &[WorkloadReport]) -> String {
     let count = reports.iter().filter(|r| r.ratio().is_some()).count();
-    match geomean_of(reports) {
+    let line = match geomean_of(reports) {
         Some(g) => {
             format!("geometric mean of revm/interp over {count} workloads: {g:.3}x (>1: MetisVM faster)")
         }
         None => "geometric mean of revm/interp: - (no workload timed on both engines)".to_string(),
+    };
+    match jit_geomean_of(reports) {
+        Some(g) => format!("{line}; of revm/jit: {g:.3}x"),
+        None => line,
     }
 }
 
@@ -193,6 +209,7 @@ pub fn json_report(reports: &[WorkloadReport], machine: &Machine) -> Value {
         "results": results,
         "mismatches": failures,
         "geomean_ratio_vs_revm": geomean_of(reports),
+        "geomean_jit_ratio_vs_revm": jit_geomean_of(reports),
         "machine": machine_json(machine),
     })
 }
@@ -293,6 +310,21 @@ mod tests {
         assert_eq!(geomean([]), None);
         assert_eq!(geomean([1.0, 0.0]), None);
         assert!((geomean_of(&sample()).unwrap() - 1.0).abs() < 1e-12, "2x and 0.5x, the mismatch left out");
+    }
+
+    #[test]
+    fn jit_ratios_get_their_column_and_mean() {
+        let mut with_jit = report("jitted", 6, 12);
+        if let Ok(stats) = &mut with_jit.verdict {
+            let mut jit = stats[0];
+            jit.engine = EngineKind::Jit;
+            jit.median = Duration::from_millis(3);
+            stats.push(jit);
+        }
+        assert_eq!(with_jit.ratio_of(EngineKind::Jit), Some(4.0));
+        let table = text_table(&[with_jit], &EngineKind::ALL);
+        assert!(table.contains("revm/jit") && table.contains("4.00x"), "{table}");
+        assert!(table.contains("of revm/jit: 4.000x"), "{table}");
     }
 
     #[test]
