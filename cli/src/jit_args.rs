@@ -52,6 +52,7 @@ pub(crate) fn stats_json(jit: &Option<Jit>) -> serde_json::Value {
         "mode": jit.config().mode.to_string(),
         "compiled": stats.compiled,
         "not_compiled": stats.failed,
+        "codegen_errors": stats.codegen_errors,
         "evicted": stats.evicted,
         "code_bytes": stats.code_bytes,
         "native_bytes": stats.native_bytes,

@@ -42,5 +42,8 @@ fuzz_target!(|input: &[u8]| {
                 panic!("{difference}");
             }
         }
+        // Code within the compile budget must compile: a code generator error is a bug.
+        let stats = harness.jit().stats();
+        assert_eq!(stats.codegen_errors, 0, "code generator failed on {}", case.code_hex());
     });
 });

@@ -99,6 +99,9 @@ pub struct JitStats {
     pub compiled: u64,
     /// Codes that could not be compiled.
     pub failed: u64,
+    /// Of those, the ones the code generator failed on (the rest were over the compile
+    /// budget); any is a bug worth reporting.
+    pub codegen_errors: u64,
     /// Compiled codes evicted from the cache.
     pub evicted: u64,
     /// Bytecode bytes compiled.
@@ -118,12 +121,14 @@ impl std::fmt::Display for JitStats {
         let per = |n: f64| if n > 0.0 { ms / n } else { 0.0 };
         write!(
             f,
-            "JIT: {} contracts compiled ({:.1} KiB bytecode, {:.1} KiB native), {} not compiled, {} evicted; \
+            "JIT: {} contracts compiled ({:.1} KiB bytecode, {:.1} KiB native), {} not compiled ({} code \
+             generator errors), {} evicted; \
              compile time {:.0} ms ({:.2} ms per contract, {:.2} ms per KiB)",
             self.compiled,
             kib(self.code_bytes),
             kib(self.native_bytes),
             self.failed,
+            self.codegen_errors,
             self.evicted,
             ms,
             per(self.compiled as f64),
@@ -244,11 +249,17 @@ impl Shared {
     /// Records a compilation's outcome and returns the code, evicting past the budget.
     fn install(&self, key: Key, compiled: Result<Compiled, crate::CompileError>) -> Option<Arc<NativeCode>> {
         let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-        let Ok(compiled) = compiled else {
-            stats.failed += 1;
-            drop(stats);
-            self.cache.insert(key, Entry::Failed);
-            return None;
+        let compiled = match compiled {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                stats.failed += 1;
+                if matches!(error, crate::CompileError::Codegen(_)) {
+                    stats.codegen_errors += 1;
+                }
+                drop(stats);
+                self.cache.insert(key, Entry::Failed);
+                return None;
+            }
         };
         stats.compiled += 1;
         stats.code_bytes += compiled.stats.code_len as u64;
