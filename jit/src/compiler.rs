@@ -29,7 +29,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 use metisvm_vm::interpreter::analysis::{AnalyzedCode, BlockInfo};
@@ -273,8 +273,6 @@ struct Lowering<'a> {
     exit_block: Block,
     /// Label per pc (block or resume label); `None` where there is none.
     labels: Vec<Option<Block>>,
-    /// Each label's index in `label_list`, by pc.
-    label_index: Vec<u32>,
     /// Whether a block starts at a pc.
     is_start: Vec<bool>,
     builtin_sig: SigRef,
@@ -282,9 +280,10 @@ struct Lowering<'a> {
     grow_sig: SigRef,
     /// `interpret_one(state) -> exit`.
     host_sig: SigRef,
-    /// The pc table handed to the code: label index (1-based) | JUMPDEST_FLAG.
+    /// The pc table handed to the code: JUMPDEST index (1-based) | JUMPDEST_FLAG.
     targets: Box<[u32]>,
-    label_list: Vec<Block>,
+    /// Where the interpreter may call the code: 0 and the pc after each CALL or CREATE.
+    entries: Vec<usize>,
     dispatch_block: Block,
     dispatch_pc: Variable,
     /// Static gas the current block prepaid for the instruction being lowered and those
@@ -340,13 +339,12 @@ impl<'a> Lowering<'a> {
             exit_pc,
             exit_block,
             labels: vec![None; n],
-            label_index: vec![0; n],
             is_start: vec![false; n],
             builtin_sig,
             grow_sig,
             host_sig,
             targets: vec![0u32; n].into_boxed_slice(),
-            label_list: Vec::new(),
+            entries: vec![0],
             dispatch_block,
             dispatch_pc,
             prepaid: 0,
@@ -377,28 +375,38 @@ impl<'a> Lowering<'a> {
             self.lower_block(start, end);
         }
 
-        // The pc table and the two dispatchers.
+        // The pc table: for each JUMPDEST that starts a block, its 1-based index among them
+        // with the JUMPDEST flag; 0 elsewhere.
+        let mut jumpdests = Vec::new();
         for (pc, label) in self.labels.iter().enumerate() {
-            if label.is_some() {
-                let index = self.label_index[pc] + 1;
-                let flag = if self.is_start[pc] && self.code.is_jumpdest(pc) { JUMPDEST_FLAG } else { 0 };
-                self.targets[pc] = index | flag;
+            if let (Some(label), true) = (label, self.is_start[pc] && self.code.is_jumpdest(pc)) {
+                jumpdests.push(*label);
+                self.targets[pc] = jumpdests.len() as u32 | JUMPDEST_FLAG;
             }
         }
         let table_addr = self.targets.as_ptr() as i64;
 
-        // From the interpreter: any label; a pc without one is a bug, reported as an
-        // unknown exit.
+        // From the interpreter: the frame's start, or the pc after a CALL or CREATE it
+        // suspended on (the code's end when that was the last instruction). Any other pc
+        // is a bug, reported as an unknown exit.
         self.b.switch_to_block(entry_dispatch);
         let pc = self.b.use_var(self.dispatch_pc);
         let bad = self.b.create_block();
-        let in_table = self.b.create_block();
-        let in_code = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, pc, self.code.len() as i64);
-        self.b.ins().brif(in_code, in_table, &[], bad, &[]);
-        self.b.switch_to_block(in_table);
-        let index = self.table_index(table_addr, pc);
-        let index = self.b.ins().band_imm_u(index, !JUMPDEST_FLAG as i64);
-        self.branch_table(index, bad);
+        let at_end = self.b.create_block();
+        let mut switch = Switch::new();
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_unstable();
+        entries.dedup();
+        for at in entries {
+            if at == self.code.len() {
+                switch.set_entry(at as u128, at_end);
+            } else if let Some(label) = self.labels[at] {
+                switch.set_entry(at as u128, label);
+            }
+        }
+        switch.emit(&mut self.b, pc, bad);
+        self.b.switch_to_block(at_end);
+        self.exit_now(Exit::Stop, Some(self.code.len()));
         self.b.switch_to_block(bad);
         let code = self.b.ins().iconst(types::I32, 99);
         self.b.def_var(self.exit_code, code);
@@ -417,7 +425,7 @@ impl<'a> Lowering<'a> {
         self.exit_now(Exit::InvalidJump, None);
         self.b.switch_to_block(valid);
         let index = self.b.ins().band_imm_u(index, !JUMPDEST_FLAG as i64);
-        self.branch_table(index, bad);
+        self.branch_table(index, bad, &jumpdests);
 
         // The shared exit: write the state back and return the exit code.
         self.b.switch_to_block(self.exit_block);
@@ -442,14 +450,14 @@ impl<'a> Lowering<'a> {
         self.b.ins().uextend(types::I64, entry)
     }
 
-    /// Jumps to `label_list[index - 1]`, or `bad` for 0.
-    fn branch_table(&mut self, index: Value, bad: Block) {
+    /// Jumps to `labels[index - 1]`, or `bad` for 0.
+    fn branch_table(&mut self, index: Value, bad: Block, labels: &[Block]) {
         let index = self.b.ins().ireduce(types::I32, index);
         // Distinct block calls: the SSA builder appends arguments to each one.
         let bad_call = self.b.func.dfg.block_call(bad, &[]);
         let bad_entry = self.b.func.dfg.block_call(bad, &[]);
         let calls: Vec<_> = std::iter::once(bad_entry)
-            .chain(self.label_list.clone().into_iter().map(|l| self.b.func.dfg.block_call(l, &[])))
+            .chain(labels.iter().map(|&l| self.b.func.dfg.block_call(l, &[])))
             .collect();
         let table = self.b.create_jump_table(JumpTableData::new(bad_call, &calls));
         self.b.ins().br_table(index, table);
@@ -461,8 +469,6 @@ impl<'a> Lowering<'a> {
         }
         let block = self.b.create_block();
         self.labels[pc] = Some(block);
-        self.label_index[pc] = self.label_list.len() as u32;
-        self.label_list.push(block);
         block
     }
 
@@ -546,6 +552,9 @@ impl<'a> Lowering<'a> {
                     self.flush(&mut run);
                     self.interpret(pc);
                     let next = pc + 1;
+                    if SUSPENDS[op as usize] {
+                        self.entries.push(next);
+                    }
                     if SUSPENDS[op as usize] && next < end {
                         // The frame may suspend here and come back at the next pc.
                         let resume = self.new_label(next);

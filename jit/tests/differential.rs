@@ -200,6 +200,28 @@ fn memory_access_matches() {
     }
 }
 
+#[test]
+fn calls_suspend_and_resume_compiled_code() {
+    // With calldata the contract calls itself without (the child stops at once), then goes
+    // on after the CALL: mid-block, with words computed before the call still needed, and
+    // with the CALL as the code's last instruction (the frame resumes at the code's end).
+    // CALLDATASIZE ISZERO PUSH1 <skip> JUMPI; 7 * 3; CALL(gas, self, 0, 0, 0, 0, 0); ADD.
+    let mut with_epilogue = parse("3615600057");
+    with_epilogue.extend(parse("6007600302"));
+    with_epilogue.extend(parse("5f5f5f5f5f305af1"));
+    with_epilogue.push(0x01);
+    epilogue(&mut with_epilogue, 1);
+    with_epilogue[3] = with_epilogue.len() as u8;
+    with_epilogue.extend([0x5b, 0x00]);
+    // CALLDATASIZE PUSH1 5 JUMPI STOP JUMPDEST CALL(gas, self, 0, 0, 0, 0, 0), and nothing after.
+    let call_last = parse("36600557005b5f5f5f5f5f305af1");
+    for code in [with_epilogue, call_last] {
+        let data = [1u8];
+        let gas = needed(&code, Fork::Cancun, &data);
+        assert_same(&code, Fork::Cancun, &data, (0..=gas + 3).step_by(7).chain(gas - 40..=gas + 3));
+    }
+}
+
 /// A small deterministic generator (xorshift), so the random programs are the same on
 /// every run.
 struct Rng(u64);
