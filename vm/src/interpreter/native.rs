@@ -58,24 +58,31 @@ impl NativeState {
 
     /// The state for running compiled code on `frame` (its stack, gas, pc and memory).
     pub(crate) fn new(frame: &mut Frame, cx: &mut Ctx<'_>) -> NativeState {
+        // Every pointer in the state derives from this one, so none is invalidated by
+        // taking another.
+        let frame: *mut Frame = frame;
         let mut state = NativeState {
-            stack: frame.stack.buffer(),
+            stack: std::ptr::null_mut(),
             len: 0,
             gas: 0,
             pc: 0,
-            memory: &mut frame.memory,
+            memory: std::ptr::null_mut(),
             memory_data: std::ptr::null_mut(),
             memory_len: 0,
-            frame: std::ptr::null_mut(),
+            frame: frame.cast(),
             ctx: (cx as *mut Ctx<'_>).cast(),
         };
-        state.load_from(frame);
-        state.frame = (frame as *mut Frame).cast();
+        // SAFETY: `frame` comes from a live mutable reference, unused while this runs.
+        state.load_from(unsafe { &mut *frame });
         state
     }
 
-    /// Copies the frame's height, gas, pc and memory bounds into the state.
+    /// Copies the frame's stack, height, gas, pc and memory into the state. The pointers are
+    /// taken afresh each time (compiled code reads them again after every call out), so none
+    /// outlives a use of the frame by the interpreter.
     fn load_from(&mut self, frame: &mut Frame) {
+        self.stack = frame.stack.buffer();
+        self.memory = &mut frame.memory;
         self.len = frame.stack.len() as u64;
         self.gas = frame.gas;
         self.pc = frame.pc as u64;
