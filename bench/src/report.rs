@@ -34,10 +34,13 @@ pub fn geomean_of(reports: &[WorkloadReport]) -> Option<f64> {
     geomean(reports.iter().filter_map(WorkloadReport::ratio))
 }
 
-/// The geometric mean of revm/jit over the workloads the JIT was timed on, if any.
-pub fn jit_geomean_of(reports: &[WorkloadReport]) -> Option<f64> {
-    geomean(reports.iter().filter_map(|r| r.ratio_of(EngineKind::Jit)))
+/// The geometric mean of revm/`engine` over the workloads `engine` was timed on, if any.
+pub fn engine_geomean_of(reports: &[WorkloadReport], engine: EngineKind) -> Option<f64> {
+    geomean(reports.iter().filter_map(|r| r.ratio_of(engine)))
 }
+
+/// MetisVM's engines besides the interpreter, whose ratios get their own column.
+const COMPILED: [EngineKind; 2] = [EngineKind::Jit, EngineKind::JitNoCache];
 
 /// A duration in the unit that suits it: `812.3 µs`, `12.41 ms`, `1.204 s`.
 pub fn format_duration(d: Duration) -> String {
@@ -85,10 +88,12 @@ fn rows(reports: &[WorkloadReport], engines: &[EngineKind]) -> (Vec<String>, Vec
     let mut header = vec!["workload".to_string()];
     header.extend(engines.iter().map(|e| format!("{e} median [min .. max]")));
     header.push("revm/interp".to_string());
-    let jit = engines.contains(&EngineKind::Jit) && engines.contains(&EngineKind::Revm);
-    if jit {
-        header.push("revm/jit".to_string());
-    }
+    let compiled: Vec<EngineKind> = if engines.contains(&EngineKind::Revm) {
+        COMPILED.into_iter().filter(|e| engines.contains(e)).collect()
+    } else {
+        Vec::new()
+    };
+    header.extend(compiled.iter().map(|e| format!("revm/{e}")));
     header.extend(engines.iter().map(|e| format!("{e} gas/s")));
     let rows = reports
         .iter()
@@ -104,8 +109,8 @@ fn rows(reports: &[WorkloadReport], engines: &[EngineKind]) -> (Vec<String>, Vec
             }
             row.extend(engines.iter().map(|e| median_cell(r.stats(*e))));
             row.push(ratio_cell(r));
-            if jit {
-                row.push(r.ratio_of(EngineKind::Jit).map_or_else(|| "-".to_string(), |x| format!("{x:.2}x")));
+            for &engine in &compiled {
+                row.push(r.ratio_of(engine).map_or_else(|| "-".to_string(), |x| format!("{x:.2}x")));
             }
             row.extend(engines.iter().map(|e| rate_cell(r, *e)));
             row
@@ -163,10 +168,10 @@ pub fn summary_line(reports: &[WorkloadReport]) -> String {
         }
         None => "geometric mean of revm/interp: - (no workload timed on both engines)".to_string(),
     };
-    match jit_geomean_of(reports) {
-        Some(g) => format!("{line}; of revm/jit: {g:.3}x"),
+    COMPILED.into_iter().fold(line, |line, engine| match engine_geomean_of(reports, engine) {
+        Some(g) => format!("{line}; of revm/{engine}: {g:.3}x"),
         None => line,
-    }
+    })
 }
 
 /// One JSON object: `results` (one entry per workload and engine), `mismatches`, the geometric
@@ -209,7 +214,8 @@ pub fn json_report(reports: &[WorkloadReport], machine: &Machine) -> Value {
         "results": results,
         "mismatches": failures,
         "geomean_ratio_vs_revm": geomean_of(reports),
-        "geomean_jit_ratio_vs_revm": jit_geomean_of(reports),
+        "geomean_jit_ratio_vs_revm": engine_geomean_of(reports, EngineKind::Jit),
+        "geomean_jit_nocache_ratio_vs_revm": engine_geomean_of(reports, EngineKind::JitNoCache),
         "machine": machine_json(machine),
     })
 }

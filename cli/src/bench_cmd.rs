@@ -30,7 +30,7 @@ pub(crate) struct Args {
     /// The benchmark folder (default: $METISVM_BENCHMARKS, else ../shared/benchmarks).
     #[arg(long, value_name = "DIR")]
     benchmarks: Option<PathBuf>,
-    /// Engines to run, comma-separated: interp, jit, revm (default: all).
+    /// Engines to run, comma-separated: interp, jit, jit-nocache, revm (default: all).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     engines: Vec<String>,
     /// Timed runs of each engine per workload.

@@ -22,6 +22,8 @@ pub struct InterpRunner {
     scratch: Option<MemoryState>,
     /// The last timed run's outcomes, dropped untimed by the next `prepare`.
     outcomes: Vec<TxOutcome>,
+    /// For `jit-nocache`: the JIT settings each run gets a new, empty JIT with.
+    fresh_jit: Option<JitConfig>,
 }
 
 impl InterpRunner {
@@ -40,6 +42,7 @@ impl InterpRunner {
             txs: workload.txs.clone(),
             scratch: None,
             outcomes: Vec::with_capacity(workload.txs.len()),
+            fresh_jit: None,
         }
     }
 
@@ -50,6 +53,15 @@ impl InterpRunner {
         let jit = Jit::new(JitConfig { mode: JitMode::Always, options, ..JitConfig::default() });
         runner.evm.set_native_backend(Arc::new(jit));
         runner.kind = EngineKind::Jit;
+        runner
+    }
+
+    /// The `jit-nocache` engine: like [`InterpRunner::compiled`], but every run (timed or
+    /// not) starts with an empty JIT, so it compiles every contract it calls.
+    pub fn compiled_every_run(workload: &Workload, options: CompileOptions) -> InterpRunner {
+        let mut runner = InterpRunner::compiled(workload, options);
+        runner.kind = EngineKind::JitNoCache;
+        runner.fresh_jit = Some(JitConfig { mode: JitMode::Always, options, ..JitConfig::default() });
         runner
     }
 
@@ -86,6 +98,9 @@ impl Runner for InterpRunner {
 
     fn prepare(&mut self) {
         self.outcomes.clear();
+        if let Some(config) = self.fresh_jit {
+            self.evm.set_native_backend(Arc::new(Jit::new(config)));
+        }
         if self.txs.len() > 1 {
             self.scratch = Some(self.pre.clone());
         }

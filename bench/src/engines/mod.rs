@@ -22,19 +22,24 @@ pub enum EngineKind {
     Interp,
     /// MetisVM with every contract compiled before it first runs (`--jit always`).
     Jit,
+    /// The same with an empty code cache for every run, so each timed run pays for
+    /// compiling every contract it calls: what the JIT costs on code seen once.
+    JitNoCache,
     /// revm's interpreter, the reference.
     Revm,
 }
 
 impl EngineKind {
     /// Every engine, in report order.
-    pub const ALL: [EngineKind; 3] = [EngineKind::Interp, EngineKind::Jit, EngineKind::Revm];
+    pub const ALL: [EngineKind; 4] =
+        [EngineKind::Interp, EngineKind::Jit, EngineKind::JitNoCache, EngineKind::Revm];
 
     /// The engine's name on the command line and in reports.
     pub const fn name(self) -> &'static str {
         match self {
             EngineKind::Interp => "interp",
             EngineKind::Jit => "jit",
+            EngineKind::JitNoCache => "jit-nocache",
             EngineKind::Revm => "revm",
         }
     }
@@ -48,7 +53,7 @@ impl fmt::Display for EngineKind {
 
 /// An engine name that no engine carries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown engine {0:?} (known: interp, jit, revm)")]
+#[error("unknown engine {0:?} (known: interp, jit, jit-nocache, revm)")]
 pub struct UnknownEngine(pub String);
 
 impl FromStr for EngineKind {
@@ -102,6 +107,7 @@ pub fn runner(
     Ok(match engine {
         EngineKind::Interp => Box::new(interp::InterpRunner::new(workload)),
         EngineKind::Jit => Box::new(interp::InterpRunner::compiled(workload, jit_options)),
+        EngineKind::JitNoCache => Box::new(interp::InterpRunner::compiled_every_run(workload, jit_options)),
         EngineKind::Revm => Box::new(revm::RevmRunner::new(workload)?),
     })
 }
