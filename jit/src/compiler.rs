@@ -1,13 +1,11 @@
 //! Bytecode to native code: one Cranelift function per contract.
 //!
-//! The function follows the protocol of [`metisvm_vm::interpreter::native`]. Its entry reads
-//! the stack height, gas and pc from the [`NativeState`], then dispatches through the pc
-//! table (`targets`) to one of the function's labels:
-//!
-//! - a *block label* per basic block of the code's analysis: the block's entry check (gas,
-//!   smallest and largest stack height) as in the interpreter's block mode, then its body;
-//! - a *resume label* after each CALL or CREATE inside a block, where a frame that
-//!   suspended there comes back: its body from there, the block being paid already.
+//! The function follows the protocol of [`metisvm_vm::interpreter::native`]. It has a label
+//! per basic block of the code's analysis: the block's entry check (gas, smallest and largest
+//! stack height) as in the interpreter's block mode, then its body. Its entry reads the pc
+//! from the [`NativeState`] and switches to the frame's first block or, for a frame coming
+//! back from a CALL or CREATE, to the block after it; dynamic jumps go through the pc table
+//! (`targets`), which numbers the JUMPDESTs.
 //!
 //! Inside a straight run of instructions the stack is modelled at compile time: pushed
 //! constants and computed words stay in SSA values (registers), DUP and SWAP only move
@@ -50,7 +48,7 @@ pub const MAX_CODE_LEN: usize = 0x6000;
 pub const MAX_BLOCKS: usize = 2048;
 
 /// Instructions that may suspend the frame (CALL and CREATE families): the frame comes back
-/// at the pc after them, which gets a resume label.
+/// at the pc after them, an entry of the compiled code.
 const SUSPENDS: [bool; 256] = {
     let mut table = [false; 256];
     let ops = [0xf0, 0xf1, 0xf2, 0xf4, 0xf5, 0xfa];
@@ -271,10 +269,8 @@ struct Lowering<'a> {
     exit_code: Variable,
     exit_pc: Variable,
     exit_block: Block,
-    /// Label per pc (block or resume label); `None` where there is none.
+    /// Label per pc where a block starts; `None` elsewhere.
     labels: Vec<Option<Block>>,
-    /// Whether a block starts at a pc.
-    is_start: Vec<bool>,
     builtin_sig: SigRef,
     /// `grow_memory(state, end) -> ok`.
     grow_sig: SigRef,
@@ -339,7 +335,6 @@ impl<'a> Lowering<'a> {
             exit_pc,
             exit_block,
             labels: vec![None; n],
-            is_start: vec![false; n],
             builtin_sig,
             grow_sig,
             host_sig,
@@ -362,13 +357,12 @@ impl<'a> Lowering<'a> {
 
         let starts: Vec<usize> = self.code.block_starts().iter().map(|&s| s as usize).collect();
         for &s in &starts {
-            if s < self.is_start.len() {
-                self.is_start[s] = true;
-                self.new_label(s);
+            if s < self.labels.len() {
+                self.labels[s] = Some(self.b.create_block());
             }
         }
         for (i, &start) in starts.iter().enumerate() {
-            if start >= self.is_start.len() {
+            if start >= self.labels.len() {
                 continue;
             }
             let end = starts.get(i + 1).copied().unwrap_or(usize::MAX);
@@ -379,7 +373,7 @@ impl<'a> Lowering<'a> {
         // with the JUMPDEST flag; 0 elsewhere.
         let mut jumpdests = Vec::new();
         for (pc, label) in self.labels.iter().enumerate() {
-            if let (Some(label), true) = (label, self.is_start[pc] && self.code.is_jumpdest(pc)) {
+            if let (Some(label), true) = (label, self.code.is_jumpdest(pc)) {
                 jumpdests.push(*label);
                 self.targets[pc] = jumpdests.len() as u32 | JUMPDEST_FLAG;
             }
@@ -387,11 +381,13 @@ impl<'a> Lowering<'a> {
         let table_addr = self.targets.as_ptr() as i64;
 
         // From the interpreter: the frame's start, or the pc after a CALL or CREATE it
-        // suspended on (the code's end when that was the last instruction). Any other pc
-        // is a bug, reported as an unknown exit.
+        // suspended on (a block start, since those instructions end blocks; the code's end
+        // when one was the last instruction). Any other pc (none is expected: a CALL in a
+        // block that runs step by step cannot suspend) runs step by step, which is exact
+        // from any block start.
         self.b.switch_to_block(entry_dispatch);
         let pc = self.b.use_var(self.dispatch_pc);
-        let bad = self.b.create_block();
+        let other = self.b.create_block();
         let at_end = self.b.create_block();
         let mut switch = Switch::new();
         let mut entries = std::mem::take(&mut self.entries);
@@ -404,11 +400,20 @@ impl<'a> Lowering<'a> {
                 switch.set_entry(at as u128, label);
             }
         }
-        switch.emit(&mut self.b, pc, bad);
+        switch.emit(&mut self.b, pc, other);
         self.b.switch_to_block(at_end);
         self.exit_now(Exit::Stop, Some(self.code.len()));
+        self.b.switch_to_block(other);
+        let steps = self.b.ins().iconst(types::I32, Exit::Steps as i64);
+        self.b.def_var(self.exit_code, steps);
+        self.b.def_var(self.exit_pc, pc);
+        self.b.ins().jump(self.exit_block, &[]);
+        // A jump table index of 0 (never: the JUMPDEST flag was checked) is a bug, reported
+        // as an unknown exit.
+        let bad = self.b.create_block();
         self.b.switch_to_block(bad);
         let code = self.b.ins().iconst(types::I32, 99);
+        let pc = self.b.use_var(self.dispatch_pc);
         self.b.def_var(self.exit_code, code);
         self.b.def_var(self.exit_pc, pc);
         self.b.ins().jump(self.exit_block, &[]);
@@ -461,15 +466,6 @@ impl<'a> Lowering<'a> {
             .collect();
         let table = self.b.create_jump_table(JumpTableData::new(bad_call, &calls));
         self.b.ins().br_table(index, table);
-    }
-
-    fn new_label(&mut self, pc: usize) -> Block {
-        if let Some(block) = self.labels[pc] {
-            return block;
-        }
-        let block = self.b.create_block();
-        self.labels[pc] = Some(block);
-        block
     }
 
     /// Returns `exit` with the current height and gas; `pc` defaults to 0.
@@ -553,13 +549,10 @@ impl<'a> Lowering<'a> {
                     self.interpret(pc);
                     let next = pc + 1;
                     if SUSPENDS[op as usize] {
+                        // The frame may suspend here and come back at the next pc, which
+                        // starts a block (CALL and CREATE end blocks).
+                        debug_assert!(next >= end);
                         self.entries.push(next);
-                    }
-                    if SUSPENDS[op as usize] && next < end {
-                        // The frame may suspend here and come back at the next pc.
-                        let resume = self.new_label(next);
-                        self.b.ins().jump(resume, &[]);
-                        self.b.switch_to_block(resume);
                     }
                     run = self.start_run();
                     run.cached = kept;

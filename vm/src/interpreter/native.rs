@@ -5,9 +5,9 @@
 //! instruction it does not compile back to the interpreter:
 //!
 //! 1. The interpreter calls the code's entry with a [`NativeState`]: the stack buffer and
-//!    height, the gas, the memory, the frame, and a pc that is either a block start (the
-//!    block is not entered yet) or a *resume point*, the pc after a CALL or CREATE the frame
-//!    suspended on (its block is entered and paid).
+//!    height, the gas, the memory, the frame, and the pc of a block not entered yet: the
+//!    frame's start, or the block after a CALL or CREATE the frame suspended on (those
+//!    instructions end blocks).
 //! 2. For an instruction it does not compile, the code calls [`interpret_one`], which runs
 //!    that one instruction on the frame with its block's gas already paid; the code goes on
 //!    when it returns [`CONTINUE`], and otherwise returns that exit itself.
@@ -36,7 +36,7 @@ pub struct NativeState {
     pub len: u64,
     /// Gas remaining.
     pub gas: u64,
-    /// In: where to start (a block start or a resume point). Out: where the code stopped.
+    /// In: where to start (a block start). Out: where the code stopped.
     pub pc: u64,
     /// The frame's memory; compiled code only hands it to [`grow_memory`].
     pub memory: *mut Memory,
@@ -191,7 +191,7 @@ impl NativeCode {
     /// `entry` must stay callable while `owner` lives, and for the code it was compiled from
     /// (and the fork it was analysed for) it must keep this contract: called with a state
     /// whose `stack` has [`super::stack::STACK_LIMIT`] slots of which the first `len` are
-    /// initialised, and whose `pc` is a block start or a resume point, it reads and writes
+    /// initialised, and whose `pc` is a block start, it reads and writes
     /// only those slots (never above the limit), leaves `len` at most the limit with every
     /// slot below it initialised, reads and writes memory only inside the `memory_len` bytes
     /// at `memory_data` and grows it only through [`grow_memory`] (reading both fields
