@@ -370,8 +370,9 @@ fn interpret_prepaid(f: &mut Frame, cx: &mut Ctx<'_>) -> u32 {
             _ => native::Exit::Returned as u32,
         };
     }
-    // The instructions the loop runs inline (compiled code runs them itself, but the
-    // protocol allows handing back any instruction).
+    // The instructions the loop runs inline: compiled code hands over memory access when
+    // it is compiled without it (`CompileOptions::inline_memory`), and a failed access
+    // comes back as `Steps` with the block's prepaid gas given back.
     if !run_loop::<true, false, true>(f, cx) {
         native::Exit::Steps as u32
     } else if f.status != Status::Running {
