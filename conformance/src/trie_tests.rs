@@ -4,11 +4,13 @@
 //! (or empty) value deletes the key, or an object of key/value pairs in any order. Keys and
 //! values are `0x`-prefixed hex, or plain strings taken as their bytes (all hex when the case
 //! sets `hexEncoded`). Files whose name contains `secure` hash their keys. The computed root
-//! is compared with `root`.
+//! is compared with `root`, for the reference builder and for MetisDB's persistent trie.
 
 use crate::fixtures::json_files;
 use crate::hexjson::{get, parse_b256, parse_bytes_str, FieldError};
-use metisvm_state::{ordered_trie_root, secure_trie_root};
+use metisvm_state::db::RawTrie;
+use metisvm_state::ordered_trie_root;
+use metisvm_vm::keccak256;
 use serde_json::Value;
 use std::fmt;
 use std::path::Path;
@@ -87,9 +89,29 @@ pub fn run_case(case: &Value, secure: bool) -> Result<(), FieldError> {
     let hex = case.get("hexEncoded").and_then(Value::as_bool).unwrap_or(false);
     let updates = updates(get(case, "in")?, hex)?;
     let expected = parse_b256(get(case, "root")?, "root")?;
-    let root = if secure { secure_trie_root(updates) } else { ordered_trie_root(updates) };
+    let updates: Vec<KeyValue> = if secure {
+        updates.into_iter().map(|(k, v)| (keccak256(&k).to_vec(), v)).collect()
+    } else {
+        updates
+    };
+    let root = ordered_trie_root(updates.clone());
     if root != expected {
         return Err(FieldError::new("root", format!("expected {expected}, computed {root}")));
+    }
+    // MetisDB's persistent trie, given all updates as one commit and then one commit each.
+    let db_error = |e: metisvm_state::DbError| FieldError::new("in", format!("MetisDB trie: {e}"));
+    let at_once = RawTrie::new().commit(&updates).map_err(db_error)?;
+    let mut trie = RawTrie::new();
+    for update in &updates {
+        trie.commit(std::slice::from_ref(update)).map_err(db_error)?;
+    }
+    for (how, root) in [("in one commit", at_once), ("one commit per update", trie.root())] {
+        if root != expected {
+            return Err(FieldError::new(
+                "root",
+                format!("MetisDB trie {how}: expected {expected}, computed {root}"),
+            ));
+        }
     }
     Ok(())
 }
