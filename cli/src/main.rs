@@ -2,6 +2,7 @@
 //! command line.
 
 mod bench_cmd;
+mod db_cmd;
 mod jit_args;
 mod replay_cmd;
 mod run_cmd;
@@ -29,6 +30,8 @@ enum Command {
     /// Time MetisVM against revm on benchmark workloads (files or folders; default: all of
     /// the shared benchmark folder), after checking that both engines agree on each.
     Bench(bench_cmd::Args),
+    /// Show a MetisDB directory: its versions and roots, or one account with a verified proof.
+    Db(db_cmd::Args),
 }
 
 /// Exit code for bad input (unreadable files, malformed JSON, bad fields).
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Statetest(args) => statetest_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Db(args) => db_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -152,3 +152,45 @@ fn logs_and_eip1559_fees() {
     let coinbase = &tx["stateDiff"]["0x0000000000000000000000000000000000c0ffee"];
     assert_eq!(coinbase["balance"]["after"], format!("{:#x}", 2 * gas));
 }
+
+#[test]
+fn state_persists_between_runs_in_metisdb() {
+    let db = common::temp_path("persist");
+    let db_arg = db.to_str().unwrap();
+    let deploy = TempFile::new(
+        "deploy.json",
+        // Creates a contract whose code returns storage slot 0 after adding 1 to it.
+        r#"{"transaction": {"from": "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf",
+            "data": "0x6012600d60003960126000f3fe6000546001018060005560005260206000f3"}}"#,
+    );
+    // The runtime code above ends with `RETURN(0, 32)`: it returns the new counter value.
+    let first: Value = serde_json::from_str(&run_ok(&[deploy.path(), "--db", db_arg, "--json"], 0)).unwrap();
+    let created =
+        first["transactions"][0]["createdAddresses"][0].as_str().expect("a created contract").to_string();
+    let call = TempFile::new(
+        "call.json",
+        &format!(
+            r#"{{"transaction": {{"from": "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", "to": "{created}"}}}}"#
+        ),
+    );
+    // A second and third process find the contract, its storage and the sender's nonce.
+    for expected in [1u8, 2] {
+        let report: Value =
+            serde_json::from_str(&run_ok(&[call.path(), "--db", db_arg, "--json"], 0)).unwrap();
+        let tx = &report["transactions"][0];
+        assert_eq!(tx["status"], "success", "{report}");
+        assert_eq!(tx["output"], format!("0x{:064x}", expected));
+        assert_eq!(tx["nonce"], expected as u64);
+    }
+    let info = metisvm(&["db", "--db", db_arg]);
+    assert_eq!(info.status.code(), Some(0), "{}", stderr(&info));
+    let text = stdout(&info);
+    assert!(text.contains("latest version 4"), "{text}");
+    let account = metisvm(&["db", "--db", db_arg, "account", &created, "--slot", "0"]);
+    let text = stdout(&account);
+    assert!(text.contains("slot 0x0: 0x2") && text.contains("proof: verified"), "{text}");
+    // `--no-db` starts from the dev state and leaves the database alone.
+    let fresh: Value = serde_json::from_str(&run_ok(&[call.path(), "--no-db", "--json"], 0)).unwrap();
+    assert_eq!(fresh["transactions"][0]["output"], "0x");
+    std::fs::remove_dir_all(&db).unwrap();
+}

@@ -2,6 +2,11 @@
 //!
 //! The file may carry `env` and `pre` in state-test field names; without `pre` the
 //! transactions run against [`devstate::dev_state`], five funded development accounts.
+//! Without `pre`, the state lives in a MetisDB directory (`--db`, default `./metisvm-db`),
+//! created with the dev accounts on first use, so a contract deployed by one run can be called
+//! by the next; each transaction is committed there as a new version. `--no-db` runs on a
+//! fresh in-memory dev state instead.
+//!
 //! Transactions run in order, each committed before the next, and a transaction without a
 //! `nonce` takes its sender's nonce at that point. For each one the command prints the status,
 //! gas used, return data (with `Error(string)` and `Panic(uint256)` payloads decoded), logs,
@@ -14,9 +19,10 @@
 mod devstate;
 mod input;
 mod output;
+mod store;
 
 use anyhow::{Context, Result};
-use metisvm_vm::{CfgEnv, Evm, Fork, JsonTracer, StateWriter};
+use metisvm_vm::{CfgEnv, Evm, Fork, JsonTracer, StateReader};
 use output::{describe_diff, Executed, Labels, TxReport};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,8 +42,56 @@ pub(crate) struct Args {
     /// Write EIP-3155 traces (one JSON object per instruction) to standard error.
     #[arg(long)]
     trace: bool,
+    /// The MetisDB directory that keeps the dev state between runs (created with the dev
+    /// accounts on first use). Not used when the file has its own `pre`.
+    #[arg(long, default_value = "metisvm-db")]
+    db: PathBuf,
+    /// Run on a fresh in-memory dev state and keep nothing.
+    #[arg(long, conflicts_with = "db")]
+    no_db: bool,
     #[command(flatten)]
     jit: crate::jit_args::JitArgs,
+}
+
+/// Runs `txs` in order against `store`, committing each valid one before the next.
+fn run_txs<S: store::Store>(
+    evm: &mut Evm,
+    store: &mut S,
+    txs: Vec<input::TxSpec>,
+    (block, cfg): (&metisvm_vm::BlockEnv, &CfgEnv),
+    trace: bool,
+) -> Result<Vec<TxReport>> {
+    let mut reports = Vec::with_capacity(txs.len());
+    for (index, spec) in txs.into_iter().enumerate() {
+        let mut tx = spec.tx;
+        tx.nonce = match spec.nonce {
+            Some(nonce) => nonce,
+            None => store.reader().account(tx.caller)?.map_or(0, |a| a.nonce),
+        };
+        let outcome = if trace {
+            let mut tracer = JsonTracer::new(std::io::stderr().lock());
+            evm.transact_traced(store.reader(), block, cfg, &tx, &mut tracer)
+        } else {
+            evm.transact(store.reader(), block, cfg, &tx)
+        };
+        let result = match outcome {
+            Err(e) => Err(e.to_string()),
+            Ok(out) => {
+                let (diff, created) = describe_diff(store.reader(), &out.diff)?;
+                store.commit(&out.diff)?;
+                Ok(Executed {
+                    status: out.status,
+                    gas_used: out.gas_used,
+                    output: out.output,
+                    logs: out.logs,
+                    created,
+                    diff,
+                })
+            }
+        };
+        reports.push(TxReport { index, from: tx.caller, to: tx.to, nonce: tx.nonce, result });
+    }
+    Ok(reports)
 }
 
 /// Runs the command.
@@ -55,35 +109,23 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
 
     let fork = cli_fork.or(input.fork).unwrap_or(Fork::Osaka);
     let cfg = CfgEnv::new(fork);
-    let mut state = input.pre.unwrap_or_else(devstate::dev_state);
     let mut evm = Evm::new();
     if let Some(backend) = crate::jit_args::backend(&args.jit.jit()) {
         evm.set_native_backend(backend);
     }
-    let mut reports = Vec::with_capacity(input.txs.len());
-    for (index, spec) in input.txs.into_iter().enumerate() {
-        let mut tx = spec.tx;
-        tx.nonce = spec.nonce.unwrap_or_else(|| state.get(&tx.caller).map_or(0, |a| a.info.nonce));
-        let outcome = if args.trace {
-            let mut tracer = JsonTracer::new(std::io::stderr().lock());
-            evm.transact_traced(&state, &input.block, &cfg, &tx, &mut tracer)
-        } else {
-            evm.transact(&state, &input.block, &cfg, &tx)
-        };
-        let result = outcome.map_err(|e| e.to_string()).map(|out| {
-            let (diff, created) = describe_diff(&state, &out.diff);
-            state.commit(&out.diff);
-            Executed {
-                status: out.status,
-                gas_used: out.gas_used,
-                output: out.output,
-                logs: out.logs,
-                created,
-                diff,
-            }
-        });
-        reports.push(TxReport { index, from: tx.caller, to: tx.to, nonce: tx.nonce, result });
-    }
+    let txs = input.txs;
+    let env = (&input.block, &cfg);
+    let reports = match input.pre {
+        // A file with `pre` is a world of its own: it runs in memory and persists nothing.
+        Some(mut pre) => run_txs(&mut evm, &mut pre, txs, env, args.trace)?,
+        None if args.no_db => run_txs(&mut evm, &mut devstate::dev_state(), txs, env, args.trace)?,
+        None => {
+            let mut store = store::DbStore::open(&args.db)?;
+            let reports = run_txs(&mut evm, &mut store, txs, env, args.trace)?;
+            eprintln!("{}", store.summary()?);
+            reports
+        }
+    };
 
     if args.json {
         let report = output::render_json(fork.name(), &reports);

@@ -5,7 +5,10 @@
 //! compared and snapshot-tested.
 
 use metisvm_state::MemoryState;
-use metisvm_vm::{AccountChange, Address, Bytes, ExecStatus, Log, StateDiff, B256, KECCAK_EMPTY, U256};
+use metisvm_vm::{
+    AccountChange, Address, Bytes, ExecStatus, Log, StateDiff, StateError, StateReader, B256, KECCAK_EMPTY,
+    U256,
+};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 
@@ -61,15 +64,39 @@ fn changed<T: PartialEq + Copy>(before: T, after: T) -> Option<(T, T)> {
     (before != after).then_some((before, after))
 }
 
+/// The state a diff is described against: reads, plus the listing of an account's storage
+/// where the store can give it.
+pub(crate) trait DiffBase: StateReader {
+    /// The non-zero slots of `address`, when the store can list them. Needed only for an
+    /// account whose storage a transaction clears while it had some, which EIP-7610 rules out
+    /// for creations; a store that cannot list slots returns none.
+    fn listed_storage(&self, address: &Address) -> Vec<(U256, U256)>;
+}
+
+impl DiffBase for MemoryState {
+    fn listed_storage(&self, address: &Address) -> Vec<(U256, U256)> {
+        self.get(address).map(|a| a.storage.iter().map(|(s, v)| (*s, *v)).collect()).unwrap_or_default()
+    }
+}
+
+impl DiffBase for metisvm_state::Snapshot {
+    fn listed_storage(&self, _: &Address) -> Vec<(U256, U256)> {
+        Vec::new()
+    }
+}
+
 /// Describes `diff` against `state`, the state it is about to be committed to.
 /// Returns the changed accounts and the created contracts, both sorted.
-pub(crate) fn describe_diff(state: &MemoryState, diff: &StateDiff) -> (Vec<AccountDiff>, Vec<Address>) {
+pub(crate) fn describe_diff(
+    state: &impl DiffBase,
+    diff: &StateDiff,
+) -> Result<(Vec<AccountDiff>, Vec<Address>), StateError> {
     let mut entries: Vec<(&Address, &AccountChange)> = diff.iter().collect();
     entries.sort_by_key(|(address, _)| **address);
     let mut out = Vec::new();
     let mut created = Vec::new();
     for (&address, change) in entries {
-        let before = state.get(&address);
+        let before = state.account(address)?;
         match change {
             AccountChange::Deleted => {
                 if before.is_some() {
@@ -80,18 +107,18 @@ pub(crate) fn describe_diff(state: &MemoryState, diff: &StateDiff) -> (Vec<Accou
                 if *storage_cleared {
                     created.push(address);
                 }
-                let (old_balance, old_nonce, old_code) = before.map_or((U256::ZERO, 0, KECCAK_EMPTY), |a| {
-                    (a.info.balance, a.info.nonce, a.info.code_hash)
-                });
+                let (old_balance, old_nonce, old_code) = before
+                    .as_ref()
+                    .map_or((U256::ZERO, 0, KECCAK_EMPTY), |a| (a.balance, a.nonce, a.code_hash));
                 let mut slots: Vec<(U256, U256, U256)> = Vec::new();
                 for (slot, value) in storage {
-                    let old = before.and_then(|a| a.storage.get(slot)).copied().unwrap_or(U256::ZERO);
+                    let old = if before.is_some() { state.storage(address, *slot)? } else { U256::ZERO };
                     slots.push((*slot, old, *value));
                 }
                 if *storage_cleared {
-                    for (slot, old) in before.map(|a| a.storage.iter()).into_iter().flatten() {
-                        if !storage.contains_key(slot) {
-                            slots.push((*slot, *old, U256::ZERO));
+                    for (slot, old) in state.listed_storage(&address) {
+                        if !storage.contains_key(&slot) {
+                            slots.push((slot, old, U256::ZERO));
                         }
                     }
                 }
@@ -110,7 +137,7 @@ pub(crate) fn describe_diff(state: &MemoryState, diff: &StateDiff) -> (Vec<Accou
             }
         }
     }
-    (out, created)
+    Ok((out, created))
 }
 
 impl Change {

@@ -6,9 +6,25 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Runs `metisvm` with `args`.
+/// Runs `metisvm` with `args`. A `run` without `--db` or `--no-db` gets a fresh MetisDB
+/// directory of its own (removed afterwards), so tests neither share state nor leave any.
 pub fn metisvm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_metisvm")).args(args).output().expect("the metisvm binary runs")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_metisvm"));
+    command.args(args);
+    let fresh_db = args.first() == Some(&"run") && !args.iter().any(|a| *a == "--db" || *a == "--no-db");
+    let db = temp_path("db");
+    if fresh_db {
+        command.arg("--db").arg(&db);
+    }
+    let out = command.output().expect("the metisvm binary runs");
+    let _ = std::fs::remove_dir_all(&db);
+    out
+}
+
+/// A path under the system's temporary folder unique to this process and call.
+pub fn temp_path(name: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("metisvm-cli-{}-{n}-{name}", std::process::id()))
 }
 
 /// Standard output as text.
@@ -35,8 +51,7 @@ impl TempFile {
     /// Writes `contents` to a fresh file whose name ends in `name` and is unique to this
     /// process and call.
     pub fn new(name: &str, contents: &str) -> TempFile {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("metisvm-cli-{}-{n}-{name}", std::process::id()));
+        let path = temp_path(name);
         std::fs::write(&path, contents).expect("the temporary folder is writable");
         TempFile(path)
     }
