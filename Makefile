@@ -33,6 +33,9 @@ statetests: $(BIN)
 
 replay: $(BIN)
 	$(BIN) replay $(FIXTURES)/mainnet-blocks
+	rm -rf target/replay-db
+	$(BIN) replay --db target/replay-db $(FIXTURES)/mainnet-blocks
+	rm -rf target/replay-db
 
 # The same suites with every deployed contract compiled before it first runs.
 jit-conformance: $(BIN)

@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use metisvm_conformance::replay::{block_dirs, run_blocks, BlockReport, Outcome};
+use metisvm_conformance::replay::{block_dirs, run_blocks_in, BlockReport, Outcome};
 use metisvm_conformance::skip::SkipList;
 use metisvm_vm::ExecStatus;
 use std::io::IsTerminal;
@@ -25,6 +25,11 @@ pub(crate) struct Args {
     /// Include every transaction's status and gas in the JSON report.
     #[arg(long, requires = "json")]
     txs: bool,
+    /// Also run each block against a MetisDB under this folder (one database per block,
+    /// named by its number): the pre-state is its first version, the block is committed as a
+    /// new one, and its state root must equal the in-memory execution's.
+    #[arg(long)]
+    db: Option<std::path::PathBuf>,
     #[command(flatten)]
     jit: crate::jit_args::JitArgs,
 }
@@ -56,6 +61,9 @@ fn block_json(r: &BlockReport, with_txs: bool) -> serde_json::Value {
         "load_seconds": r.load_seconds,
         "exec_seconds": r.exec_seconds,
     });
+    if let Some((version, root)) = r.db_commit {
+        value["metisdb"] = serde_json::json!({ "version": version, "state_root": root.to_string() });
+    }
     if with_txs {
         value["txs"] = r
             .txs
@@ -96,10 +104,11 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let jit = args.jit.jit();
-    let reports = run_blocks(&dirs, &skips, crate::jit_args::backend(&jit).as_ref(), |r| {
-        bar.set_message(r.number.to_string());
-        bar.inc(1);
-    })?;
+    let reports =
+        run_blocks_in(&dirs, &skips, crate::jit_args::backend(&jit).as_ref(), args.db.as_deref(), |r| {
+            bar.set_message(r.number.to_string());
+            bar.inc(1);
+        })?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
 
@@ -131,8 +140,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 Outcome::Failed(m) => ("FAIL", format!(": {m}")),
                 Outcome::Skipped(m) => ("SKIP", format!(": {m}")),
             };
+            let db = r.db_commit.map(|(v, root)| format!(" MetisDB v{v} root {root}")).unwrap_or_default();
             println!(
-                "{tag} {} {} {} txs {} gas {:.3}s{message}",
+                "{tag} {} {} {} txs {} gas {:.3}s{db}{message}",
                 r.number, r.fork, r.tx_count, r.gas_used, r.exec_seconds
             );
         }

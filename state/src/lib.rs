@@ -9,11 +9,15 @@
 //! - [`memory`] holds [`MemoryState`], an in-memory store implementing the interpreter's
 //!   [`StateReader`](metisvm_vm::StateReader) and [`StateWriter`](metisvm_vm::StateWriter),
 //!   used by the conformance runners and tests.
+//! - [`overlay`] holds [`Overlay`]: a block's changes so far over a read-only snapshot, so a
+//!   block runs transaction by transaction against MetisDB and commits as one version.
 
 pub mod db;
 pub mod memory;
+pub mod overlay;
 pub mod trie;
 
 pub use db::{Committed, DbError, MetisDb, Options, Snapshot};
 pub use memory::{MemoryAccount, MemoryState};
+pub use overlay::Overlay;
 pub use trie::{account_rlp, ordered_trie_root, secure_trie_root, state_root, storage_root, EMPTY_ROOT_HASH};

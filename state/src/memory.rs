@@ -90,6 +90,28 @@ impl MemoryState {
         )
     }
 
+    /// The whole state as a diff that creates it: every account with its code and storage.
+    /// Committing it to an empty MetisDB gives a database holding this state.
+    pub fn to_diff(&self) -> StateDiff {
+        self.accounts
+            .iter()
+            .map(|(address, account)| {
+                let mut info = account.info.clone();
+                if info.code.is_none() {
+                    info.code = self.code.get(&info.code_hash).cloned();
+                }
+                let change =
+                    AccountChange::Updated { info, storage_cleared: true, storage: account.storage.clone() };
+                (*address, change)
+            })
+            .collect()
+    }
+
+    /// Every recorded block hash, as (number, hash), in no particular order.
+    pub fn block_hashes(&self) -> Vec<(u64, B256)> {
+        self.block_hashes.iter().map(|(n, h)| (*n, *h)).collect()
+    }
+
     fn store_code(&mut self, info: &AccountInfo) {
         if let Some(code) = &info.code {
             if info.code_hash != KECCAK_EMPTY {

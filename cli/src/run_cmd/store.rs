@@ -5,7 +5,7 @@ use super::devstate;
 use super::output::DiffBase;
 use anyhow::{Context, Result};
 use metisvm_state::{MemoryState, MetisDb, Options, Snapshot};
-use metisvm_vm::{AccountChange, StateDiff, StateWriter};
+use metisvm_vm::{StateDiff, StateWriter};
 use std::path::Path;
 
 /// A state transactions run against and commit to.
@@ -43,17 +43,7 @@ impl DbStore {
         let db = MetisDb::open(dir, Options::default())
             .with_context(|| format!("option --db: cannot open MetisDB at {}", dir.display()))?;
         if db.latest() == 0 {
-            let genesis: StateDiff = devstate::dev_state()
-                .accounts()
-                .map(|(address, account)| {
-                    let change = AccountChange::Updated {
-                        info: account.info.clone(),
-                        storage_cleared: false,
-                        storage: account.storage.clone(),
-                    };
-                    (*address, change)
-                })
-                .collect();
+            let genesis = devstate::dev_state().to_diff();
             db.commit(&genesis, &[])
                 .with_context(|| format!("{}: cannot write the dev state", dir.display()))?;
         }

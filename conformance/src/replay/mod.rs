@@ -20,8 +20,8 @@ pub type Backend = std::sync::Arc<dyn metisvm_vm::interpreter::native::NativeBac
 use crate::skip::SkipList;
 pub use crate::statetest::Outcome;
 use bloom::Bloom;
-use metisvm_state::MemoryState;
-use metisvm_vm::{Address, Bytes, CfgEnv, Evm, ExecStatus, Fork, StateWriter, B256};
+use metisvm_state::{MemoryState, MetisDb, Options, Overlay};
+use metisvm_vm::{Address, Bytes, CfgEnv, Evm, ExecStatus, Fork, StateReader, StateWriter, B256};
 use parse::Block;
 use rayon::prelude::*;
 use receipt::{receipts_root, Receipt};
@@ -124,6 +124,9 @@ pub struct BlockReport {
     pub load_seconds: f64,
     /// Seconds spent executing the block.
     pub exec_seconds: f64,
+    /// With a MetisDB (`--db`): the version the block was committed as and its state root,
+    /// which must equal the root of the same execution in memory.
+    pub db_commit: Option<(u64, B256)>,
 }
 
 /// The block folders under `path`: `path` itself when it holds `block.json`, else its
@@ -201,7 +204,7 @@ impl Execution {
 
 /// Executes `block` on `state`: the EIP-4788 system call (Cancun on, when the beacon-roots
 /// contract exists), then every transaction in order, committing each one's changes.
-pub fn execute_block(evm: &mut Evm, block: &Block, state: &mut MemoryState) -> Execution {
+pub fn execute_block<S: StateReader + StateWriter>(evm: &mut Evm, block: &Block, state: &mut S) -> Execution {
     let cfg = CfgEnv::new(block.fork);
     let mut out = Execution::default();
     if let Err(e) = beacon_roots_call(evm, block, &cfg, state) {
@@ -246,26 +249,21 @@ pub fn execute_block(evm: &mut Evm, block: &Block, state: &mut MemoryState) -> E
 /// The [EIP-4788](https://eips.ethereum.org/EIPS/eip-4788) system call that stores the parent
 /// beacon block root, from Cancun on. It is skipped when the contract is not in the pre-state:
 /// then no transaction of the block reads it, and its changes cannot affect any receipt.
-fn beacon_roots_call(
+fn beacon_roots_call<S: StateReader + StateWriter>(
     evm: &mut Evm,
     block: &Block,
     cfg: &CfgEnv,
-    state: &mut MemoryState,
-) -> Result<(), metisvm_vm::TxError> {
+    state: &mut S,
+) -> Result<(), String> {
     let Some(root) = block.env.parent_beacon_block_root else { return Ok(()) };
-    if !block.fork.is_enabled_in(Fork::Cancun) || state.get(&BEACON_ROOTS_ADDRESS).is_none() {
+    let deployed = state.account(BEACON_ROOTS_ADDRESS).map_err(|e| e.to_string())?.is_some();
+    if !block.fork.is_enabled_in(Fork::Cancun) || !deployed {
         return Ok(());
     }
     let data = Bytes::copy_from_slice(root.as_slice());
-    let outcome = evm.system_call(
-        &*state,
-        &block.env,
-        cfg,
-        SYSTEM_ADDRESS,
-        BEACON_ROOTS_ADDRESS,
-        data,
-        SYSTEM_CALL_GAS,
-    )?;
+    let outcome = evm
+        .system_call(&*state, &block.env, cfg, SYSTEM_ADDRESS, BEACON_ROOTS_ADDRESS, data, SYSTEM_CALL_GAS)
+        .map_err(|e| e.to_string())?;
     state.commit(&outcome.diff);
     Ok(())
 }
@@ -307,7 +305,12 @@ fn missing_bits(a: &Bloom, b: &Bloom) -> u32 {
 
 /// Loads, executes and checks one block folder. Bad input is an error; a block that runs
 /// but does not match its header is a report with a failed outcome.
-pub fn run_block(dir: &Path, skips: &SkipList, native: Option<&Backend>) -> Result<BlockReport, InputError> {
+pub fn run_block(
+    dir: &Path,
+    skips: &SkipList,
+    native: Option<&Backend>,
+    db: Option<&Path>,
+) -> Result<BlockReport, InputError> {
     let started = Instant::now();
     let (block, mut state) = load_block(dir)?;
     let load_seconds = started.elapsed().as_secs_f64();
@@ -323,6 +326,7 @@ pub fn run_block(dir: &Path, skips: &SkipList, native: Option<&Backend>) -> Resu
         txs: Vec::new(),
         load_seconds,
         exec_seconds: 0.0,
+        db_commit: None,
     };
     if let Some(reason) = skips.reason_for(&dir.display().to_string()) {
         report.outcome = Outcome::Skipped(reason.to_string());
@@ -333,15 +337,61 @@ pub fn run_block(dir: &Path, skips: &SkipList, native: Option<&Backend>) -> Resu
     if let Some(backend) = native {
         evm.set_native_backend(backend.clone());
     }
+    let pre = db.map(|_| state.clone());
     let exec = execute_block(&mut evm, &block, &mut state);
     report.exec_seconds = started.elapsed().as_secs_f64();
-    let problems = check(&block, &exec);
+    let mut problems = check(&block, &exec);
+    if let (Some(db), Some(pre)) = (db, pre) {
+        let dir = db.join(block.env.number.to_string());
+        match replay_in_db(&mut evm, &block, &pre, &dir) {
+            Ok((db_exec, committed)) => {
+                if db_exec.gas_used() != exec.gas_used() || db_exec.error != exec.error {
+                    problems.push(format!(
+                        "MetisDB: execution differs from the in-memory one ({})",
+                        dir.display()
+                    ));
+                }
+                let memory_root = state.state_root();
+                if committed.state_root != memory_root {
+                    problems.push(format!(
+                        "MetisDB: post-state root {} differs from the in-memory root {memory_root}",
+                        committed.state_root
+                    ));
+                }
+                report.db_commit = Some((committed.version, committed.state_root));
+            }
+            Err(e) => problems.push(format!("MetisDB {}: {e}", dir.display())),
+        }
+    }
     report.gas_used = exec.gas_used();
     report.txs = exec.txs;
     if !problems.is_empty() {
         report.outcome = Outcome::Failed(problems.join("; "));
     }
     Ok(report)
+}
+
+/// Runs `block` against a MetisDB in `dir`: its first version is the pre-state (written on
+/// first use, checked on later ones); the block runs through an [`Overlay`] over that
+/// version's snapshot and is committed as a new version.
+fn replay_in_db(
+    evm: &mut Evm,
+    block: &Block,
+    pre: &MemoryState,
+    dir: &Path,
+) -> Result<(Execution, metisvm_state::Committed), String> {
+    let db = MetisDb::open(dir, Options::default()).map_err(|e| e.to_string())?;
+    if db.latest() == 0 {
+        db.commit(&pre.to_diff(), &pre.block_hashes()).map_err(|e| e.to_string())?;
+    }
+    let base = db.snapshot_at(1).map_err(|e| e.to_string())?;
+    if base.state_root() != pre.state_root() {
+        return Err(format!("version 1 is not this block's pre-state (root {})", base.state_root()));
+    }
+    let mut overlay = Overlay::new(&base);
+    let exec = execute_block(evm, block, &mut overlay);
+    let committed = db.commit(&overlay.into_diff(), &[]).map_err(|e| e.to_string())?;
+    Ok((exec, committed))
 }
 
 /// Replays `dirs` in parallel, calling `on_done` as each block finishes. Returns the reports
@@ -352,10 +402,22 @@ pub fn run_blocks(
     native: Option<&Backend>,
     on_done: impl Fn(&BlockReport) + Sync,
 ) -> Result<Vec<BlockReport>, InputError> {
+    run_blocks_in(dirs, skips, native, None, on_done)
+}
+
+/// [`run_blocks`], with each block also run against a MetisDB under `db` (one database per
+/// block, in a folder named by its number) and its post-state root compared.
+pub fn run_blocks_in(
+    dirs: &[PathBuf],
+    skips: &SkipList,
+    native: Option<&Backend>,
+    db: Option<&Path>,
+    on_done: impl Fn(&BlockReport) + Sync,
+) -> Result<Vec<BlockReport>, InputError> {
     let results: Vec<Result<BlockReport, InputError>> = dirs
         .par_iter()
         .map(|dir| {
-            let report = run_block(dir, skips, native);
+            let report = run_block(dir, skips, native, db);
             if let Ok(r) = &report {
                 on_done(r);
             }

@@ -1,0 +1,119 @@
+//! [`Overlay`]: the changes of the transactions of one block so far, over a read-only base
+//! state (a MetisDB snapshot), so the block's transactions each see the ones before, and the
+//! whole block is committed as one version at the end.
+
+use metisvm_vm::primitives::{Address, Bytes, B256, U256};
+use metisvm_vm::{AccountChange, AccountInfo, StateDiff, StateError, StateReader, StateWriter};
+
+/// A base state plus the merged diffs committed to the overlay.
+#[derive(Debug)]
+pub struct Overlay<'a, R> {
+    base: &'a R,
+    diff: StateDiff,
+}
+
+impl<'a, R: StateReader> Overlay<'a, R> {
+    /// An overlay with no changes over `base`.
+    pub fn new(base: &'a R) -> Self {
+        Overlay { base, diff: StateDiff::default() }
+    }
+
+    /// The merged changes: one entry per account changed by any committed diff.
+    pub fn diff(&self) -> &StateDiff {
+        &self.diff
+    }
+
+    /// The merged changes, taken.
+    pub fn into_diff(self) -> StateDiff {
+        self.diff
+    }
+}
+
+impl<R: StateReader> StateReader for Overlay<'_, R> {
+    fn account(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        match self.diff.get(&address) {
+            Some(AccountChange::Deleted) => Ok(None),
+            Some(AccountChange::Updated { info, .. }) => Ok(Some(info.clone())),
+            None => self.base.account(address),
+        }
+    }
+
+    fn code_by_hash(&self, code_hash: B256) -> Result<Bytes, StateError> {
+        for change in self.diff.values() {
+            if let AccountChange::Updated {
+                info: AccountInfo { code_hash: h, code: Some(code), .. }, ..
+            } = change
+            {
+                if *h == code_hash {
+                    return Ok(code.clone());
+                }
+            }
+        }
+        self.base.code_by_hash(code_hash)
+    }
+
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
+        match self.diff.get(&address) {
+            Some(AccountChange::Deleted) => Ok(U256::ZERO),
+            Some(AccountChange::Updated { storage, storage_cleared, .. }) => match storage.get(&slot) {
+                Some(value) => Ok(*value),
+                None if *storage_cleared => Ok(U256::ZERO),
+                None => self.base.storage(address, slot),
+            },
+            None => self.base.storage(address, slot),
+        }
+    }
+
+    fn block_hash(&self, number: u64) -> Result<B256, StateError> {
+        self.base.block_hash(number)
+    }
+
+    /// Whether the account has a non-zero slot. Exact except for one case: an account whose
+    /// every earlier slot was zeroed by an earlier transaction of the block still reads as
+    /// having storage (the overlay cannot list the base's slots). It matters only to the
+    /// EIP-7610 creation check, on an address that had storage.
+    fn has_storage(&self, address: Address) -> Result<bool, StateError> {
+        match self.diff.get(&address) {
+            Some(AccountChange::Deleted) => Ok(false),
+            Some(AccountChange::Updated { storage, storage_cleared, .. }) => {
+                Ok(storage.values().any(|v| !v.is_zero())
+                    || (!storage_cleared && self.base.has_storage(address)?))
+            }
+            None => self.base.has_storage(address),
+        }
+    }
+}
+
+impl<R: StateReader> StateWriter for Overlay<'_, R> {
+    fn commit(&mut self, diff: &StateDiff) {
+        for (address, change) in diff {
+            let merged = match (self.diff.remove(address), change) {
+                (_, AccountChange::Deleted) => AccountChange::Deleted,
+                // Storage set before keeps counting unless this change wipes it.
+                (
+                    Some(AccountChange::Updated {
+                        storage: mut earlier, storage_cleared: was_cleared, ..
+                    }),
+                    AccountChange::Updated { info, storage_cleared: false, storage },
+                ) => {
+                    earlier.extend(storage.iter().map(|(s, v)| (*s, *v)));
+                    AccountChange::Updated {
+                        info: info.clone(),
+                        storage_cleared: was_cleared,
+                        storage: earlier,
+                    }
+                }
+                // After a deletion the account starts with no storage.
+                (Some(AccountChange::Deleted), AccountChange::Updated { info, storage, .. }) => {
+                    AccountChange::Updated {
+                        info: info.clone(),
+                        storage_cleared: true,
+                        storage: storage.clone(),
+                    }
+                }
+                (_, updated) => updated.clone(),
+            };
+            self.diff.insert(*address, merged);
+        }
+    }
+}
