@@ -23,6 +23,7 @@ pub mod load;
 pub mod machine;
 pub mod micro;
 pub mod report;
+pub mod state_db;
 pub mod svg;
 pub mod timing;
 pub mod workload;

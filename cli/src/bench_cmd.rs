@@ -65,6 +65,82 @@ pub(crate) struct Args {
     /// Write `report.md` and `ratios.svg` into this folder.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// `bench state` only: accounts in the state (every tenth with ten slots).
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    accounts: u64,
+    /// `bench state` only: account updates per timed commit (with about as many slot updates).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    batch: u64,
+}
+
+/// `metisvm bench state`: MetisDB on a large state (see [`metisvm_bench::state_db`]).
+fn run_state(args: &Args) -> Result<ExitCode> {
+    use metisvm_bench::state_db::{run, StateBenchOptions};
+    let dir = std::env::temp_dir().join(format!("metisvm-bench-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options =
+        StateBenchOptions { accounts: args.accounts, batch: args.batch, rounds: args.rounds as u64 };
+    let quiet = args.json;
+    let result = run(&dir, options, |msg| {
+        if !quiet {
+            eprint!("\r{msg:<60}");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let r = result?;
+    if !quiet {
+        eprintln!();
+    }
+    let per_million = r.file_bytes as f64 / (r.accounts as f64 / 1e6);
+    let ratio_full = r.full_root_seconds / r.commit_seconds;
+    let ratio_memory = r.memory_apply_seconds / r.commit_seconds;
+    if args.json {
+        let value = serde_json::json!({
+            "accounts": r.accounts,
+            "slots": r.slots,
+            "build_seconds": r.build_seconds,
+            "updates_per_commit": r.updates_per_commit,
+            "commit_seconds": r.commit_seconds,
+            "updates_per_second": r.updates_per_second(),
+            "full_root_seconds": r.full_root_seconds,
+            "memory_apply_seconds": r.memory_apply_seconds,
+            "hot_account_read_ns": r.hot_read_ns,
+            "hot_slot_read_ns": r.hot_slot_read_ns,
+            "cold_account_read_ns": r.cold_read_ns,
+            "file_bytes": r.file_bytes,
+            "file_bytes_per_million_accounts": per_million,
+            "rss_bytes": r.rss_bytes.0,
+            "peak_rss_bytes": r.rss_bytes.1,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    println!("MetisDB: {} accounts, {} slots, built in {:.1}s", r.accounts, r.slots, r.build_seconds);
+    println!(
+        "commit with root: {} updates in {:.1} ms (median of {}) = {:.0} updates/s",
+        r.updates_per_commit,
+        r.commit_seconds * 1e3,
+        args.rounds,
+        r.updates_per_second()
+    );
+    println!("  vs root from scratch: {:.1} ms ({ratio_full:.1}x the commit)", r.full_root_seconds * 1e3);
+    println!(
+        "  vs in-memory map, no root: {:.1} ms ({ratio_memory:.2}x the commit)",
+        r.memory_apply_seconds * 1e3
+    );
+    println!(
+        "snapshot reads (median): hot account {:.0} ns, hot slot {:.0} ns, cold account {:.0} ns",
+        r.hot_read_ns, r.hot_slot_read_ns, r.cold_read_ns
+    );
+    println!(
+        "data file {:.1} MiB ({:.1} MiB per million accounts); resident {:.0} MiB, peak {:.0} MiB (in-memory reference included)",
+        mib(r.file_bytes as f64),
+        mib(per_million),
+        mib(r.rss_bytes.0 as f64),
+        mib(r.rss_bytes.1 as f64)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The engines asked for, in order, without repeats.
@@ -169,6 +245,10 @@ fn print_failure(report: &WorkloadReport, err: &CheckError) {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    // `bench state` names the state benchmark; a folder called `state` is `./state`.
+    if args.paths.len() == 1 && args.paths[0].as_os_str() == "state" {
+        return run_state(&args);
+    }
     let engines = engines(&args.engines)?;
     let timing = timing(&args)?;
     let options = load_options(&args)?;
