@@ -84,8 +84,8 @@ fn info(balance: u64, nonce: u64) -> AccountInfo {
     AccountInfo { balance: U256::from(balance), nonce, ..AccountInfo::default() }
 }
 
-/// Accounts `from..to`: every tenth with slots 0..10.
-fn creation(from: u64, to: u64) -> StateDiff {
+/// Accounts `from..to` as a diff creating them: every tenth with slots 0..10.
+pub fn creation(from: u64, to: u64) -> StateDiff {
     (from..to)
         .map(|n| {
             let storage = if n % 10 == 0 {
@@ -121,6 +121,12 @@ fn random_batch(seq: &mut Seq, accounts: u64, batch: u64, round: u64) -> StateDi
         );
     }
     diff
+}
+
+/// A batch of `batch` account updates (with about as many slot updates) over a state built by
+/// [`creation`] with `accounts` accounts, drawn from `seed`.
+pub fn update_batch(seed: u64, accounts: u64, batch: u64) -> StateDiff {
+    random_batch(&mut Seq(seed), accounts, batch, seed)
 }
 
 fn updates_in(diff: &StateDiff) -> u64 {
