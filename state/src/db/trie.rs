@@ -593,27 +593,11 @@ mod tests {
 
     /// Applies `batches` one after another, each hashed and written, and returns the root.
     fn commit_batches(batches: &[Vec<(&[u8], &[u8])>]) -> B256 {
-        let mut data = format::header().to_vec();
-        let mut root: Option<Child> = None;
+        let mut trie = super::super::RawTrie::new();
         for batch in batches {
-            let mut changes: Vec<Change> =
-                batch.iter().map(|(k, v)| (nibbles(k), (!v.is_empty()).then(|| v.to_vec()))).collect();
-            changes.sort_by(|a, b| a.0.cmp(&b.0));
-            changes.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    std::mem::swap(later, kept);
-                }
-                same
-            });
-            let tries = Tries::new(&data);
-            let updated = tries.update(root.take(), &changes).unwrap().map(hash);
-            let mut out = Vec::new();
-            let base = data.len() as u64;
-            root = updated.map(|c| write(c, &mut out, base));
-            data.extend_from_slice(&out);
+            trie.commit(batch).unwrap();
         }
-        root.map_or(EMPTY_ROOT_HASH, |r| r.root_hash().unwrap())
+        trie.root()
     }
 
     #[test]
