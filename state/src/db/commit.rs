@@ -61,7 +61,7 @@ impl MetisDb {
             (latest, index.roots[&latest])
         };
         let version = base_version + 1;
-        let base = self.snapshot_unpinned(map.clone(), base_version);
+        let base = self.snapshot_unpinned(map.clone(), base_version, base_root);
         let data = &map[..];
 
         // 1. Each changed account's new record, sorted by address for a deterministic file.

@@ -235,8 +235,7 @@ impl StateReader for Snapshot {
 impl super::MetisDb {
     /// A view of `version` for the writer's own reads during a commit: not pinned, because the
     /// writer lock keeps pruning from running meanwhile.
-    pub(super) fn snapshot_unpinned(&self, map: Arc<Mmap>, version: u64) -> Snapshot {
-        let root = VersionRoot { state_root: EMPTY_ROOT_HASH, root_node: 0 };
+    pub(super) fn snapshot_unpinned(&self, map: Arc<Mmap>, version: u64, root: VersionRoot) -> Snapshot {
         Snapshot { shared: self.shared.clone(), map, version, root, pinned: false }
     }
 }
