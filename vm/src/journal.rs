@@ -103,11 +103,16 @@ pub struct Finalized {
 fn load_account<'m>(
     accounts: &'m mut HashMap<Address, CachedAccount, AddressHashBuilder>,
     db: &dyn StateReader,
+    warm_unloaded: &[Address],
     address: Address,
 ) -> Result<&'m mut CachedAccount, StateError> {
     match accounts.entry(address) {
         hashbrown::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
-        hashbrown::hash_map::Entry::Vacant(v) => Ok(v.insert(Journal::read_account(db, address)?)),
+        hashbrown::hash_map::Entry::Vacant(v) => {
+            let mut account = Journal::read_account(db, address)?;
+            account.is_warm = warm_unloaded.contains(&address);
+            Ok(v.insert(account))
+        }
     }
 }
 
@@ -117,6 +122,7 @@ pub struct JournalBuffers {
     storage: HashMap<(Address, U256), Slot>,
     transient: HashMap<(Address, U256), U256>,
     entries: Vec<Entry>,
+    warm_unloaded: Vec<Address>,
 }
 
 impl Default for JournalBuffers {
@@ -126,6 +132,7 @@ impl Default for JournalBuffers {
             storage: HashMap::new(),
             transient: HashMap::new(),
             entries: Vec::with_capacity(32),
+            warm_unloaded: Vec::new(),
         }
     }
 }
@@ -145,6 +152,9 @@ pub struct Journal<'db> {
     transient: HashMap<(Address, U256), U256>,
     entries: Vec<Entry>,
     logs: Vec<Log>,
+    /// Accounts warmed at the transaction's start without being read (see
+    /// [`Journal::prewarm_account_unloaded`]); they are warm when first loaded.
+    warm_unloaded: Vec<Address>,
 }
 
 impl<'db> Journal<'db> {
@@ -156,8 +166,8 @@ impl<'db> Journal<'db> {
     /// A journal that reuses the (empty) maps of an earlier one, so a transaction does not
     /// allocate them anew (see [`Journal::finalize_reusing`]).
     pub fn with_buffers(db: &'db dyn StateReader, fork: Fork, buffers: JournalBuffers) -> Self {
-        let JournalBuffers { accounts, storage, transient, entries } = buffers;
-        Journal { db, fork, accounts, storage, transient, entries, logs: Vec::new() }
+        let JournalBuffers { accounts, storage, transient, entries, warm_unloaded } = buffers;
+        Journal { db, fork, accounts, storage, transient, entries, logs: Vec::new(), warm_unloaded }
     }
 
     /// The store beneath.
@@ -228,7 +238,7 @@ impl<'db> Journal<'db> {
     /// Loads `address` into the cache (without warming it) and returns it.
     #[inline]
     pub(crate) fn load(&mut self, address: Address) -> Result<&mut CachedAccount, StateError> {
-        load_account(&mut self.accounts, self.db, address)
+        load_account(&mut self.accounts, self.db, &self.warm_unloaded, address)
     }
 
     #[cold]
@@ -268,8 +278,11 @@ impl<'db> Journal<'db> {
 
     /// Whether `address` is warm, without loading it.
     pub fn is_warm(&self, address: &Address) -> bool {
-        self.accounts.get(address).is_some_and(|a| a.is_warm)
-            || crate::precompiles::is_precompile(address, self.fork)
+        let warm = match self.accounts.get(address) {
+            Some(account) => account.is_warm,
+            None => self.warm_unloaded.contains(address),
+        };
+        warm || crate::precompiles::is_precompile(address, self.fork)
     }
 
     /// Marks `address` and `slot` warm without journaling (the access list, at the
@@ -284,6 +297,22 @@ impl<'db> Journal<'db> {
     pub fn prewarm_account(&mut self, address: Address) -> Result<(), StateError> {
         self.load(address)?.is_warm = true;
         Ok(())
+    }
+
+    /// Marks `address` warm without reading it from the store: it is read, already warm, only
+    /// if the transaction uses it. The parallel executor relies on this for the coinbase,
+    /// which every transaction warms (EIP-3651) but few read, so that warming it does not
+    /// make every transaction depend on the fees paid by the ones before.
+    pub fn prewarm_account_unloaded(&mut self, address: Address) {
+        match self.accounts.get_mut(&address) {
+            Some(account) => account.is_warm = true,
+            None => self.warm_unloaded.push(address),
+        }
+    }
+
+    /// Whether `address` has been read from the store in this transaction.
+    pub fn is_loaded(&self, address: &Address) -> bool {
+        self.accounts.contains_key(address)
     }
 
     /// The cached account (it must have been loaded).
@@ -301,7 +330,7 @@ impl<'db> Journal<'db> {
         match self.storage.entry((address, slot)) {
             hashbrown::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
             hashbrown::hash_map::Entry::Vacant(v) => {
-                let account = load_account(&mut self.accounts, db, address)?;
+                let account = load_account(&mut self.accounts, db, &self.warm_unloaded, address)?;
                 let value =
                     if account.created || !account.exists { U256::ZERO } else { db.storage(address, slot)? };
                 Ok(v.insert(Slot { original: value, present: value, is_warm: false }))
@@ -537,17 +566,20 @@ impl<'db> Journal<'db> {
         self.storage.clear();
         self.transient.clear();
         self.entries.clear();
+        self.warm_unloaded.clear();
         let buffers = JournalBuffers {
             accounts: self.accounts,
             storage: self.storage,
             transient: self.transient,
             entries: self.entries,
+            warm_unloaded: self.warm_unloaded,
         };
         (Finalized { diff, logs: self.logs }, buffers)
     }
 
     /// The accounts warmed so far (for tests and tracing).
     pub fn warm_accounts(&self) -> HashSet<Address> {
-        self.accounts.iter().filter(|(_, a)| a.is_warm).map(|(k, _)| *k).collect()
+        let loaded = self.accounts.iter().filter(|(_, a)| a.is_warm).map(|(k, _)| *k);
+        loaded.chain(self.warm_unloaded.iter().copied()).collect()
     }
 }

@@ -136,6 +136,10 @@ pub struct TxOutcome {
     pub created_address: Option<Address>,
     /// State changes to commit.
     pub diff: StateDiff,
+    /// With [`Evm::defer_coinbase_fee`] on: the fee owed to the block's coinbase, which is
+    /// then not in `diff` (the transaction never read the coinbase); the caller credits it,
+    /// creating the account if it is missing. `None` when the fee was applied here.
+    pub coinbase_fee: Option<U256>,
 }
 
 /// The executor. Holds caches only; see the module docs.
@@ -145,6 +149,7 @@ pub struct Evm {
     pool: FramePool,
     journal_buffers: Option<JournalBuffers>,
     native: Option<Arc<dyn NativeBackend>>,
+    defer_coinbase_fee: bool,
 }
 
 struct Prepared {
@@ -164,6 +169,16 @@ impl Evm {
     /// [`crate::interpreter::native`]).
     pub fn set_native_backend(&mut self, backend: Arc<dyn NativeBackend>) {
         self.native = Some(backend);
+    }
+
+    /// Leaves the priority fee out of the coinbase's balance and reports it in
+    /// [`TxOutcome::coinbase_fee`] instead, so a transaction that does not otherwise use the
+    /// coinbase never reads it. The parallel executor sums these credits lazily. The fee is
+    /// still paid here when the transaction has read the coinbase anyway (it is then in the
+    /// diff, and EIP-161 clearing must see the credited balance), and a zero fee after
+    /// EIP-161 is handled here too: it touches the coinbase, which may delete it.
+    pub fn defer_coinbase_fee(&mut self, defer: bool) {
+        self.defer_coinbase_fee = defer;
     }
 
     /// Number of analysed codes cached.
@@ -224,13 +239,13 @@ impl Evm {
             // Precompiles are warm too; the journal knows them by address instead of loading
             // each one as an account (see `Journal::warm_account`).
             for item in &tx.access_list {
-                journal.prewarm_account(item.address)?;
+                journal.prewarm_account_unloaded(item.address);
                 for key in &item.storage_keys {
                     journal.prewarm_slot(item.address, U256::from_be_bytes(key.0))?;
                 }
             }
             if fork.is_enabled_in(Fork::Shanghai) {
-                journal.prewarm_account(block.coinbase)?;
+                journal.prewarm_account_unloaded(block.coinbase);
             }
         }
 
@@ -328,9 +343,14 @@ impl Evm {
         let base_fee = if fork.is_enabled_in(Fork::London) { block.base_fee } else { U256::ZERO };
         let tip = U256::from(gas_used) * (prepared.effective_gas_price - base_fee);
         let coinbase = block.coinbase;
+        let mut coinbase_fee = None;
         if !tip.is_zero() || !fork.is_enabled_in(Fork::SpuriousDragon) {
-            let b = cx.journal.balance(coinbase)?;
-            cx.journal.set_balance(coinbase, b.saturating_add(tip))?;
+            if self.defer_coinbase_fee && !cx.journal.is_loaded(&coinbase) {
+                coinbase_fee = Some(tip);
+            } else {
+                let b = cx.journal.balance(coinbase)?;
+                cx.journal.set_balance(coinbase, b.saturating_add(tip))?;
+            }
         } else {
             let account = cx.journal.load(coinbase)?;
             if account.exists && account.is_empty() {
@@ -357,6 +377,7 @@ impl Evm {
             logs: if status.is_success() { finalized.logs } else { Vec::new() },
             created_address,
             diff: finalized.diff,
+            coinbase_fee,
         })
     }
 }

@@ -78,6 +78,7 @@ impl Evm {
             logs: if status.is_success() { finalized.logs } else { Vec::new() },
             created_address: None,
             diff: finalized.diff,
+            coinbase_fee: None,
         })
     }
 }

@@ -1,0 +1,282 @@
+//! MPEF, MetisVM's parallel execution framework: a block's transactions run speculatively on
+//! several threads with Block-STM, and the outcome is exactly that of running them in order.
+//!
+//! - [`execute_block`] runs a block's transactions over a pre-block state (any
+//!   [`StateReader`] that threads can share: a MetisDB [`Snapshot`](metisvm_state::Snapshot),
+//!   an [`Overlay`] on one, a [`MemoryState`](metisvm_state::MemoryState)) and returns
+//!   per-transaction results, receipts and the block's state changes. [`Mode`] picks the
+//!   parallel path or the plain sequential one it must equal.
+//! - [`build_block`] is the node-facing entry: a MetisDB, a block environment and
+//!   transactions in, receipts, changes and the new state root (a new MetisDB version) out.
+//! - [`synthetic`] generates benchmark blocks with a tunable share of conflicting
+//!   transactions.
+//!
+//! Inside: [`mvmemory`] (values by exact location and transaction), [`scheduler`] (which
+//! incarnation to execute or validate next, with the invariants written out), `view` (the
+//! state one incarnation reads, recording what it read) and `executor` (the workers).
+//!
+//! Two EVM-specific measures keep common blocks parallel: the coinbase's priority fees and
+//! the recipient of a plain value transfer are credited lazily (no transaction reads the
+//! balance it adds to), and a sender's later transactions start parked on its earlier ones.
+//! A block whose transactions need something the parallel run cannot answer exactly (the
+//! EIP-7610 storage check of an account written earlier in the block, as when a contract is
+//! destroyed and re-created) runs sequentially instead; [`Stats::fallback`] says so.
+
+mod builder;
+mod executor;
+pub mod mvmemory;
+pub mod scheduler;
+pub mod synthetic;
+mod view;
+
+pub use builder::{build_block, BuildError, BuiltBlock};
+
+use metisvm_state::Overlay;
+use metisvm_vm::interpreter::native::NativeBackend;
+use metisvm_vm::{
+    Address, BlockEnv, Bytes, CfgEnv, Evm, ExecStatus, Log, StateDiff, StateError, StateReader, StateWriter, TxEnv,
+    TxError, TxOutcome,
+};
+use std::sync::Arc;
+
+/// How to run a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One transaction after another on one thread: the reference.
+    Sequential,
+    /// Block-STM on this many worker threads (at least one).
+    Parallel(usize),
+}
+
+/// Execution settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Sequential or parallel.
+    pub mode: Mode,
+    /// Compiled code to run where it has some (the JIT); shared by every worker.
+    pub native: Option<Arc<dyn NativeBackend>>,
+}
+
+impl Config {
+    /// Sequential execution, interpreter only.
+    pub fn sequential() -> Config {
+        Config { mode: Mode::Sequential, native: None }
+    }
+
+    /// Parallel execution on `threads` workers, interpreter only.
+    pub fn parallel(threads: usize) -> Config {
+        Config { mode: Mode::Parallel(threads.max(1)), native: None }
+    }
+
+    /// These settings, running compiled code from `native` where it has some.
+    pub fn with_native(mut self, native: Arc<dyn NativeBackend>) -> Config {
+        self.native = Some(native);
+        self
+    }
+}
+
+/// A block to execute: its environment, the rules, and its transactions in order.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockInput<'a> {
+    /// Number, coinbase, timestamp, base fee ...
+    pub env: &'a BlockEnv,
+    /// Fork and chain id.
+    pub cfg: &'a CfgEnv,
+    /// The transactions, senders recovered.
+    pub txs: &'a [TxEnv],
+}
+
+/// What one executed transaction produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxResult {
+    /// How execution ended.
+    pub status: ExecStatus,
+    /// Gas charged to the sender.
+    pub gas_used: u64,
+    /// Gas refunded.
+    pub gas_refunded: u64,
+    /// Return or revert data.
+    pub output: Bytes,
+    /// Logs (empty unless successful).
+    pub logs: Vec<Log>,
+    /// The created contract, for a successful creation.
+    pub created_address: Option<Address>,
+}
+
+impl TxResult {
+    fn of(outcome: TxOutcome) -> TxResult {
+        TxResult {
+            status: outcome.status,
+            gas_used: outcome.gas_used,
+            gas_refunded: outcome.gas_refunded,
+            output: outcome.output,
+            logs: outcome.logs,
+            created_address: outcome.created_address,
+        }
+    }
+}
+
+/// A transaction's receipt fields ([EIP-658](https://eips.ethereum.org/EIPS/eip-658) status
+/// form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// [EIP-2718](https://eips.ethereum.org/EIPS/eip-2718) type.
+    pub tx_type: u8,
+    /// Whether execution succeeded.
+    pub success: bool,
+    /// Gas used in the block up to and including this transaction.
+    pub cumulative_gas_used: u64,
+    /// Logs.
+    pub logs: Vec<Log>,
+}
+
+/// The first transaction the block could not include.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Its position in the block.
+    pub index: usize,
+    /// Why it is invalid.
+    pub error: TxError,
+}
+
+/// Counters of one run, for reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Worker threads (1 for sequential execution).
+    pub threads: usize,
+    /// Transaction executions started, re-executions included.
+    pub executions: usize,
+    /// Validations run.
+    pub validations: usize,
+    /// Incarnations aborted by a failed validation.
+    pub aborts: usize,
+    /// Executions stopped to wait for a lower transaction.
+    pub dependency_waits: usize,
+    /// Why the block ran sequentially after a parallel attempt, if it did.
+    pub fallback: Option<&'static str>,
+}
+
+/// The result of executing a block.
+#[derive(Debug, Clone)]
+pub struct BlockOutput {
+    /// Results of the included transactions, in order: all of them, or those before
+    /// [`BlockOutput::rejected`].
+    pub txs: Vec<TxResult>,
+    /// The first invalid transaction; the block is invalid, and `changes` stop before it.
+    pub rejected: Option<Rejected>,
+    /// The state changes of the included transactions, one entry per account.
+    pub changes: StateDiff,
+    /// Counters.
+    pub stats: Stats,
+}
+
+impl BlockOutput {
+    /// Receipts of the included transactions; `txs` gives their types.
+    pub fn receipts(&self, txs: &[TxEnv]) -> Vec<Receipt> {
+        let mut cumulative = 0u64;
+        self.txs
+            .iter()
+            .zip(txs)
+            .map(|(r, tx)| {
+                cumulative = cumulative.saturating_add(r.gas_used);
+                Receipt {
+                    tx_type: tx.tx_type,
+                    success: r.status.is_success(),
+                    cumulative_gas_used: cumulative,
+                    logs: r.logs.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Gas used by the included transactions.
+    pub fn gas_used(&self) -> u64 {
+        self.txs.iter().map(|t| t.gas_used).fold(0, u64::saturating_add)
+    }
+}
+
+/// Why a block could not be executed (bad transactions are not errors: see
+/// [`BlockOutput::rejected`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MpefError {
+    /// The pre-block store failed to answer a read.
+    #[error("transaction {tx}: {error}")]
+    State {
+        /// The transaction that was reading.
+        tx: usize,
+        /// The store's error.
+        error: StateError,
+    },
+    /// A worker thread panicked (a bug); the block's result is unknown.
+    #[error("a parallel worker panicked: {0}")]
+    WorkerPanicked(String),
+    /// The executor broke one of its own invariants (a bug).
+    #[error("parallel executor invariant broken: {0}")]
+    Internal(String),
+}
+
+/// Executes `block`'s transactions over `base`, in parallel or sequentially per `config`.
+/// Both paths give the same results and changes.
+pub fn execute_block<R: StateReader + Sync>(
+    base: &R,
+    block: &BlockInput<'_>,
+    config: &Config,
+) -> Result<BlockOutput, MpefError> {
+    let Mode::Parallel(threads) = config.mode else { return execute_sequential(base, block, config) };
+    let mut stats = Stats { threads: threads.max(1), ..Stats::default() };
+    match executor::run(base, block, config, &mut stats)? {
+        executor::RunEnd::Finished(results, memory) => {
+            let mut txs = Vec::with_capacity(results.len());
+            let mut rejected = None;
+            for (index, result) in results.into_iter().enumerate() {
+                match result {
+                    Ok(r) => txs.push(r),
+                    Err(error) => {
+                        rejected = Some(Rejected { index, error });
+                        break;
+                    }
+                }
+            }
+            let changes =
+                memory.changes(base, txs.len()).map_err(|error| MpefError::State { tx: txs.len(), error })?;
+            Ok(BlockOutput { txs, rejected, changes, stats })
+        }
+        executor::RunEnd::Fallback(why) => {
+            let mut output = execute_sequential(base, block, config)?;
+            stats.executions += output.stats.executions;
+            stats.fallback = Some(why);
+            output.stats = stats;
+            Ok(output)
+        }
+    }
+}
+
+/// Executes `block`'s transactions one after another over `base`.
+pub fn execute_sequential<R: StateReader>(
+    base: &R,
+    block: &BlockInput<'_>,
+    config: &Config,
+) -> Result<BlockOutput, MpefError> {
+    let mut evm = Evm::new();
+    if let Some(native) = &config.native {
+        evm.set_native_backend(native.clone());
+    }
+    let mut overlay = Overlay::new(base);
+    let mut txs = Vec::with_capacity(block.txs.len());
+    let mut rejected = None;
+    for (index, tx) in block.txs.iter().enumerate() {
+        match evm.transact(&overlay, block.env, block.cfg, tx) {
+            Ok(outcome) => {
+                overlay.commit(&outcome.diff);
+                txs.push(TxResult::of(outcome));
+            }
+            Err(TxError::State(error)) => return Err(MpefError::State { tx: index, error }),
+            Err(error) => {
+                rejected = Some(Rejected { index, error });
+                break;
+            }
+        }
+    }
+    let stats = Stats { threads: 1, executions: txs.len() + usize::from(rejected.is_some()), ..Stats::default() };
+    Ok(BlockOutput { txs, rejected, changes: overlay.into_diff(), stats })
+}

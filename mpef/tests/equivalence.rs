@@ -1,0 +1,266 @@
+//! Parallel execution equals sequential execution: synthetic workloads at several conflict
+//! rates, random blocks with random conflict patterns, fully conflicting blocks, the
+//! sequential fallback, and store errors, each under several thread counts.
+
+mod common;
+
+use common::{assert_parallel_equals_sequential, contracts_dir};
+use metisvm_mpef::synthetic::{self, erc20_balance_slot, generate, Contracts, Params, Rng, Workload};
+use metisvm_mpef::{execute_block, BlockInput, Config, MpefError};
+use metisvm_state::MemoryState;
+use metisvm_vm::{
+    create_address, AccessListItem, AccountChange, AccountInfo, Address, BlockEnv, Bytes, CfgEnv, ExecStatus, Fork,
+    StateError, StateReader, TxEnv, B256, U256,
+};
+
+const THREADS: [usize; 4] = [1, 2, 4, 8];
+
+fn contracts() -> Contracts {
+    Contracts::load(&contracts_dir()).expect("compiled contracts (set METISVM_BENCHMARKS)")
+}
+
+#[test]
+fn synthetic_workloads_match_sequential_at_every_conflict_rate() {
+    let contracts = contracts();
+    for workload in Workload::ALL {
+        for conflict_rate in [0.0, 0.3, 1.0] {
+            let params = Params { workload, txs: 120, conflict_rate, seed: 7 };
+            let block = generate(&params, Some(&contracts)).unwrap();
+            let label = format!("{} at conflict rate {conflict_rate}", workload.name());
+            let out = assert_parallel_equals_sequential(&block.pre, &block.env, &block.cfg, &block.txs, &THREADS, &label);
+            assert!(out.rejected.is_none(), "{label}: {:?}", out.rejected);
+            assert!(out.txs.iter().all(|t| t.status == ExecStatus::Success), "{label}: every transfer succeeds");
+        }
+    }
+}
+
+#[test]
+fn erc20_transfers_move_balances_in_the_mapping_the_generator_fills() {
+    let params = Params { workload: Workload::Erc20Transfers, txs: 10, conflict_rate: 0.0, seed: 1 };
+    let block = generate(&params, Some(&contracts())).unwrap();
+    let out = execute_block(&block.pre, &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs }, &Config::parallel(2))
+        .unwrap();
+    // Each transfer emits a Transfer event and writes the recipient's balance slot.
+    for (tx, result) in block.txs.iter().zip(&out.txs) {
+        assert_eq!(result.logs.len(), 1, "one Transfer event");
+        let to = Address::from_slice(&tx.data[16..36]);
+        let amount = U256::from_be_slice(&tx.data[36..68]);
+        let Some(AccountChange::Updated { storage, .. }) = out.changes.get(&tx.to.unwrap()) else {
+            panic!("token changed")
+        };
+        assert!(storage.get(&erc20_balance_slot(to)).is_some_and(|v| *v >= amount));
+        assert_eq!(storage.get(&erc20_balance_slot(tx.caller)), Some(&(U256::from(1_000_000_000u64) - amount)));
+    }
+}
+
+/// Small contracts whose reads and writes make conflicts (no PUSH0, so every fork runs them).
+struct Codes {
+    counter: Bytes,
+    coinbase_reader: Bytes,
+    forwarder: Bytes,
+    destructor: Bytes,
+    balance_reader: Bytes,
+    initcode: Bytes,
+}
+
+fn codes(sink: Address, watched: Address) -> Codes {
+    let counter = vec![0x60, 0, 0x54, 0x60, 1, 0x01, 0x60, 0, 0x55, 0x00];
+    let mut forwarder = vec![0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x34, 0x73];
+    forwarder.extend_from_slice(sink.as_slice());
+    forwarder.extend_from_slice(&[0x5a, 0xf1, 0x50, 0x00]);
+    let mut destructor = vec![0x73];
+    destructor.extend_from_slice(sink.as_slice());
+    destructor.push(0xff);
+    let mut balance_reader = vec![0x73];
+    balance_reader.extend_from_slice(watched.as_slice());
+    balance_reader.extend_from_slice(&[0x31, 0x60, 1, 0x55, 0x00]);
+    // Constructor: slot 1 := 1, then return the counter as runtime code.
+    let len = counter.len() as u8;
+    let mut initcode = vec![0x60, 1, 0x60, 1, 0x55, 0x60, len, 0x60, 17, 0x60, 0, 0x39, 0x60, len, 0x60, 0, 0xf3];
+    initcode.extend_from_slice(&counter);
+    Codes {
+        counter: counter.into(),
+        coinbase_reader: vec![0x41, 0x31, 0x60, 0, 0x55, 0x00].into(),
+        forwarder: forwarder.into(),
+        destructor: destructor.into(),
+        balance_reader: balance_reader.into(),
+        initcode: initcode.into(),
+    }
+}
+
+fn account(balance: u64, code: Option<&Bytes>) -> AccountInfo {
+    AccountInfo {
+        balance: U256::from(balance),
+        nonce: u64::from(code.is_some()),
+        code: Some(code.cloned().unwrap_or_default()),
+        ..AccountInfo::default()
+    }
+}
+
+/// A random block over a handful of senders and contracts, so transactions collide often
+/// and in every way: shared senders, shared recipients, the coinbase as sender or read by
+/// code, value forwarded by contracts, self-destructs, creations, zero tips, access lists,
+/// and now and then an invalid transaction.
+fn random_block(rng: &mut Rng, fork: Fork) -> (MemoryState, BlockEnv, CfgEnv, Vec<TxEnv>) {
+    let senders: Vec<Address> = (0..5).map(|i| synthetic::address(0x11, i)).collect();
+    let others: Vec<Address> = (0..3).map(|i| synthetic::address(0x22, i)).collect();
+    let contracts: Vec<Address> = (0..5).map(|i| synthetic::address(0x33, i)).collect();
+    let coinbase = if rng.chance(0.2) { senders[0] } else { synthetic::COINBASE };
+    let c = codes(others[0], senders[1]);
+    let mut pre = MemoryState::new();
+    for s in &senders {
+        pre.insert_account(*s, account(1_000_000_000_000, None), []);
+    }
+    pre.insert_account(others[1], account(5, None), []);
+    let deployed = [&c.counter, &c.coinbase_reader, &c.forwarder, &c.destructor, &c.balance_reader];
+    for (address, code) in contracts.iter().zip(deployed) {
+        pre.insert_account(*address, account(0, Some(code)), [(U256::ZERO, U256::from(3))]);
+    }
+    let mut targets: Vec<Address> = senders.iter().chain(&others).chain(&contracts).copied().collect();
+    targets.push(coinbase);
+    targets.push(Address::with_last_byte(4)); // the identity precompile
+    targets.push(synthetic::address(0x44, 0)); // never exists
+    let typed = fork.is_enabled_in(Fork::London);
+    let mut nonces = vec![0u64; senders.len()];
+    let mut txs = Vec::new();
+    for _ in 0..(5 + rng.below(30)) {
+        let s = rng.below(senders.len());
+        let mut nonce = nonces[s];
+        if rng.chance(0.02) {
+            nonce += 1; // invalid: the block stops here
+        }
+        nonces[s] += 1;
+        let create = rng.chance(0.1);
+        let to = (!create).then(|| targets[rng.below(targets.len())]);
+        let value = if rng.chance(0.3) { U256::ZERO } else { U256::from(rng.below(5_000)) };
+        let tip = if rng.chance(0.15) { 0 } else { 1 + rng.below(3) as u64 };
+        let mut tx = TxEnv {
+            tx_type: if typed { 2 } else { 0 },
+            caller: senders[s],
+            gas_limit: 120_000,
+            gas_price: U256::from(10u64),
+            max_priority_fee_per_gas: typed.then(|| U256::from(tip)),
+            to,
+            value,
+            data: if create { c.initcode.clone() } else { Bytes::new() },
+            nonce,
+            chain_id: Some(1),
+            ..TxEnv::default()
+        };
+        if !typed && tip == 0 {
+            tx.gas_price = U256::ZERO;
+        }
+        if typed && rng.chance(0.1) {
+            let address = if rng.chance(0.5) { coinbase } else { contracts[0] };
+            tx.access_list = vec![AccessListItem { address, storage_keys: vec![B256::ZERO] }];
+        }
+        txs.push(tx);
+    }
+    let env = BlockEnv {
+        coinbase,
+        base_fee: U256::from(if typed { 7u64 } else { 0 }),
+        excess_blob_gas: fork.is_enabled_in(Fork::Cancun).then_some(0),
+        ..BlockEnv::default()
+    };
+    let mut cfg = CfgEnv::new(fork);
+    cfg.chain_id = 1;
+    (pre, env, cfg, txs)
+}
+
+#[test]
+fn random_blocks_match_sequential_under_several_thread_counts() {
+    let mut rng = Rng::new(0x5eed);
+    for round in 0..150 {
+        let fork = [Fork::Cancun, Fork::Prague, Fork::London, Fork::Byzantium, Fork::Homestead][round % 5];
+        let (pre, env, cfg, txs) = random_block(&mut rng, fork);
+        let label = format!("random block {round} ({fork:?}, {} txs)", txs.len());
+        assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &THREADS, &label);
+    }
+}
+
+#[test]
+fn a_block_where_every_transaction_conflicts_finishes() {
+    // Every transaction increments one counter, from a different sender.
+    let counter = Bytes::from(vec![0x60, 0, 0x54, 0x60, 1, 0x01, 0x60, 0, 0x55, 0x00]);
+    let target = synthetic::address(0x33, 0);
+    let mut pre = MemoryState::new();
+    pre.insert_account(target, account(0, Some(&counter)), []);
+    let txs: Vec<TxEnv> = (0..200)
+        .map(|i| {
+            let caller = synthetic::address(0x11, i);
+            pre.insert_account(caller, account(1_000_000_000_000, None), []);
+            TxEnv { caller, gas_limit: 60_000, gas_price: U256::from(1u64), to: Some(target), ..TxEnv::default() }
+        })
+        .collect();
+    let (env, cfg) = (BlockEnv::default(), CfgEnv::new(Fork::Cancun));
+    let out = assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &[2, 8, 16], "all conflicting");
+    let Some(AccountChange::Updated { storage, .. }) = out.changes.get(&target) else { panic!("counter changed") };
+    assert_eq!(storage.get(&U256::ZERO), Some(&U256::from(200u64)));
+}
+
+#[test]
+fn a_contract_created_where_the_block_already_wrote_falls_back_to_sequential() {
+    // Transaction 0 funds the address transaction 1 then deploys to (EIP-7610's check must
+    // see the account as the block left it).
+    let (funder, deployer) = (synthetic::address(0x11, 0), synthetic::address(0x11, 1));
+    let target = create_address(deployer, 0);
+    let mut pre = MemoryState::new();
+    pre.insert_account(funder, account(1_000_000_000_000, None), []);
+    pre.insert_account(deployer, account(1_000_000_000_000, None), []);
+    let c = codes(funder, funder);
+    let txs = vec![
+        TxEnv { caller: funder, gas_limit: 21_000, gas_price: U256::from(1u64), to: Some(target), value: U256::from(9u64), ..TxEnv::default() },
+        TxEnv { caller: deployer, gas_limit: 200_000, gas_price: U256::from(1u64), data: c.initcode, ..TxEnv::default() },
+    ];
+    let (env, cfg) = (BlockEnv::default(), CfgEnv::new(Fork::Cancun));
+    assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &THREADS, "fund then deploy");
+    let out = execute_block(&pre, &BlockInput { env: &env, cfg: &cfg, txs: &txs }, &Config::parallel(2)).unwrap();
+    assert!(out.stats.fallback.is_some(), "the run reports its fallback: {:?}", out.stats);
+    assert_eq!(out.txs[1].created_address, Some(target));
+}
+
+/// A store that fails every read of one account.
+struct FailingStore {
+    inner: MemoryState,
+    broken: Address,
+}
+
+impl StateReader for FailingStore {
+    fn account(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        if address == self.broken {
+            return Err(StateError("disk on fire".to_string()));
+        }
+        self.inner.account(address)
+    }
+    fn code_by_hash(&self, code_hash: B256) -> Result<Bytes, StateError> {
+        self.inner.code_by_hash(code_hash)
+    }
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
+        self.inner.storage(address, slot)
+    }
+    fn block_hash(&self, number: u64) -> Result<B256, StateError> {
+        self.inner.block_hash(number)
+    }
+    fn has_storage(&self, address: Address) -> Result<bool, StateError> {
+        self.inner.has_storage(address)
+    }
+}
+
+#[test]
+fn a_store_error_is_returned_not_panicked() {
+    let params = Params { workload: Workload::RawTransfers, txs: 50, conflict_rate: 0.0, seed: 3 };
+    let block = generate(&params, None).unwrap();
+    let broken = block.txs[37].to.unwrap();
+    let store = FailingStore { inner: block.pre.clone(), broken };
+    let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
+    for threads in THREADS {
+        match execute_block(&store, &input, &Config::parallel(threads)) {
+            Err(MpefError::State { tx, error }) => {
+                assert_eq!(tx, 37);
+                assert_eq!(error.0, "disk on fire");
+            }
+            other => panic!("{threads} threads: expected the store's error, got {other:?}"),
+        }
+    }
+    assert!(matches!(execute_block(&store, &input, &Config::sequential()), Err(MpefError::State { tx: 37, .. })));
+}
