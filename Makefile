@@ -7,7 +7,7 @@ export METISVM_FIXTURES := $(abspath $(FIXTURES))
 PROFILE ?= ci
 BIN := target/$(PROFILE)/metisvm
 
-.PHONY: build test unit conformance statetests replay jit-conformance bench fmt lint clean
+.PHONY: build test unit conformance statetests replay mpef-conformance jit-conformance bench fmt lint clean
 
 build:
 	cargo build --release -p metisvm
@@ -24,7 +24,7 @@ unit:
 $(BIN): FORCE
 	cargo build --profile $(PROFILE) -p metisvm
 
-conformance: statetests replay jit-conformance
+conformance: statetests replay mpef-conformance jit-conformance
 
 statetests: $(BIN)
 	$(BIN) statetest $(FIXTURES)/ethereum-tests/GeneralStateTests
@@ -37,12 +37,20 @@ replay: $(BIN)
 	$(BIN) replay --db target/replay-db $(FIXTURES)/mainnet-blocks
 	rm -rf target/replay-db
 
+# MPEF, the parallel executor: every state-test case as a one-transaction block, and every
+# mainnet block, on two workers; each must equal the sequential run (receipts, logs, root).
+mpef-conformance: $(BIN)
+	$(BIN) statetest --threads 2 $(FIXTURES)/ethereum-tests/GeneralStateTests
+	$(BIN) statetest --threads 2 $(FIXTURES)/eest/prague
+	$(BIN) statetest --threads 2 $(FIXTURES)/eest/osaka
+	$(BIN) replay --threads 2 $(FIXTURES)/mainnet-blocks
+
 # The same suites with every deployed contract compiled before it first runs.
 jit-conformance: $(BIN)
 	$(BIN) statetest --jit always $(FIXTURES)/ethereum-tests/GeneralStateTests
 	$(BIN) statetest --jit always $(FIXTURES)/eest/prague
 	$(BIN) statetest --jit always $(FIXTURES)/eest/osaka
-	$(BIN) replay --jit always $(FIXTURES)/mainnet-blocks
+	$(BIN) replay --jit always --threads 2 $(FIXTURES)/mainnet-blocks
 
 bench:
 	cargo bench -p metisvm-bench

@@ -17,6 +17,7 @@
 //! never copied into this repository. revm is a dependency of this crate only; the engine
 //! crates never see it.
 
+pub mod block;
 pub mod compare;
 pub mod engines;
 pub mod load;

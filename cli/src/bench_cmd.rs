@@ -29,13 +29,13 @@ pub(crate) struct Args {
     paths: Vec<PathBuf>,
     /// The benchmark folder (default: $METISVM_BENCHMARKS, else ../shared/benchmarks).
     #[arg(long, value_name = "DIR")]
-    benchmarks: Option<PathBuf>,
+    pub(crate) benchmarks: Option<PathBuf>,
     /// Engines to run, comma-separated: interp, jit, jit-nocache, revm (default: all).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     engines: Vec<String>,
     /// Timed runs of each engine per workload.
     #[arg(long, default_value_t = 10, value_name = "N")]
-    rounds: usize,
+    pub(crate) rounds: usize,
     /// Add rounds until each engine has spent at least this many seconds in timed runs.
     #[arg(long, value_name = "SECONDS")]
     min_time: Option<f64>,
@@ -45,7 +45,7 @@ pub(crate) struct Args {
     jit_without: Vec<String>,
     /// Untimed warm-up runs of each engine per workload.
     #[arg(long, default_value_t = 1, value_name = "N")]
-    warmup: usize,
+    pub(crate) warmup: usize,
     /// Calldata (hex) for .hex bytecode files (default: the README's calldata for snailtracer.hex
     /// and analysis.hex, else empty).
     #[arg(long, value_name = "HEX")]
@@ -61,7 +61,7 @@ pub(crate) struct Args {
     filter: Option<String>,
     /// Print one JSON object (a `results` array) instead of the table.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Write `report.md` and `ratios.svg` into this folder.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
@@ -71,6 +71,23 @@ pub(crate) struct Args {
     /// `bench state` only: account updates per timed commit (with about as many slot updates).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     batch: u64,
+    /// `bench block` only: worker counts to time MPEF with, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "2", value_name = "LIST")]
+    pub(crate) threads: Vec<usize>,
+    /// `bench block` only: transactions per synthetic block.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub(crate) txs: usize,
+    /// `bench block` only: share (0 to 1) of conflicting transactions in synthetic blocks.
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub(crate) conflict: f64,
+    /// `bench block` only: synthetic workloads, comma-separated (default: all; `none` for
+    /// mainnet blocks only).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub(crate) workloads: Vec<String>,
+    /// `bench block` only: also time the mainnet blocks under this folder (default: the
+    /// fixtures' `mainnet-blocks`).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    pub(crate) mainnet: Option<PathBuf>,
 }
 
 /// `metisvm bench state`: MetisDB on a large state (see [`metisvm_bench::state_db`]).
@@ -249,6 +266,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     if args.paths.len() == 1 && args.paths[0].as_os_str() == "state" {
         return run_state(&args);
     }
+    // Likewise `bench block`: MPEF, parallel against sequential.
+    if args.paths.len() == 1 && args.paths[0].as_os_str() == "block" {
+        return crate::bench_block_cmd::run(&args, benchmarks_dir_of(&args));
+    }
     let engines = engines(&args.engines)?;
     let timing = timing(&args)?;
     let options = load_options(&args)?;
@@ -298,4 +319,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         reports.len() - failed
     );
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The benchmark folder `--benchmarks` names, else the default.
+fn benchmarks_dir_of(args: &Args) -> PathBuf {
+    args.benchmarks.clone().unwrap_or_else(benchmarks_dir)
 }

@@ -1,6 +1,7 @@
 //! `metisvm`: run transactions, Ethereum state tests and mainnet block replays from the
 //! command line.
 
+mod bench_block_cmd;
 mod bench_cmd;
 mod db_cmd;
 mod jit_args;
@@ -29,7 +30,7 @@ enum Command {
     Replay(replay_cmd::Args),
     /// Time MetisVM against revm on benchmark workloads (files or folders; default: all of
     /// the shared benchmark folder), after checking that both engines agree on each.
-    Bench(bench_cmd::Args),
+    Bench(Box<bench_cmd::Args>),
     /// Show a MetisDB directory: its versions and roots, or one account with a verified proof.
     Db(db_cmd::Args),
 }
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Statetest(args) => statetest_cmd::run(args),
         Command::Replay(args) => replay_cmd::run(args),
-        Command::Bench(args) => bench_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(*args),
         Command::Db(args) => db_cmd::run(args),
     };
     match result {

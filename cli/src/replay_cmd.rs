@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use metisvm_conformance::replay::{block_dirs, run_blocks_in, BlockReport, Outcome};
+use metisvm_conformance::replay::{block_dirs, run_blocks_with, BlockReport, Outcome, ReplayOptions};
 use metisvm_conformance::skip::SkipList;
 use metisvm_vm::ExecStatus;
 use std::io::IsTerminal;
@@ -30,6 +30,14 @@ pub(crate) struct Args {
     /// new one, and its state root must equal the in-memory execution's.
     #[arg(long)]
     db: Option<std::path::PathBuf>,
+    /// Also run every block through MPEF, the parallel executor, on this many worker
+    /// threads, and require the same receipts, logs and state root as the sequential replay.
+    /// Blocks then run one at a time; the report gives MPEF's time against the sequential one.
+    #[arg(long, value_name = "N", conflicts_with = "sequential")]
+    threads: Option<usize>,
+    /// As `--threads`, through MPEF's sequential path.
+    #[arg(long)]
+    sequential: bool,
     #[command(flatten)]
     jit: crate::jit_args::JitArgs,
 }
@@ -61,6 +69,20 @@ fn block_json(r: &BlockReport, with_txs: bool) -> serde_json::Value {
         "load_seconds": r.load_seconds,
         "exec_seconds": r.exec_seconds,
     });
+    if let Some(m) = &r.mpef {
+        let stats = &m.stats;
+        value["mpef"] = serde_json::json!({
+            "threads": stats.threads,
+            "exec_seconds": m.seconds,
+            "sequential_exec_seconds": m.sequential_seconds,
+            "speedup": m.speedup(),
+            "executions": stats.executions,
+            "validations": stats.validations,
+            "aborts": stats.aborts,
+            "dependency_waits": stats.dependency_waits,
+            "fallback": stats.fallback,
+        });
+    }
     if let Some((version, root)) = r.db_commit {
         value["metisdb"] = serde_json::json!({ "version": version, "state_root": root.to_string() });
     }
@@ -104,11 +126,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let jit = args.jit.jit();
-    let reports =
-        run_blocks_in(&dirs, &skips, crate::jit_args::backend(&jit).as_ref(), args.db.as_deref(), |r| {
-            bar.set_message(r.number.to_string());
-            bar.inc(1);
-        })?;
+    if args.threads == Some(0) {
+        bail!("--threads: at least one thread");
+    }
+    let mpef = match (args.threads, args.sequential) {
+        (Some(n), _) => Some(metisvm_mpef::Mode::Parallel(n)),
+        (None, true) => Some(metisvm_mpef::Mode::Sequential),
+        (None, false) => None,
+    };
+    let options = ReplayOptions { native: crate::jit_args::backend(&jit), db: args.db.clone(), mpef };
+    let reports = run_blocks_with(&dirs, &skips, &options, |r| {
+        bar.set_message(r.number.to_string());
+        bar.inc(1);
+    })?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
 
@@ -130,6 +160,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             "seconds": elapsed,
             "exec_seconds": exec,
             "jit": crate::jit_args::stats_json(&jit),
+            "mpef": mpef_summary(&reports),
             "blocks": reports.iter().map(|r| block_json(r, args.txs)).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -141,8 +172,21 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 Outcome::Skipped(m) => ("SKIP", format!(": {m}")),
             };
             let db = r.db_commit.map(|(v, root)| format!(" MetisDB v{v} root {root}")).unwrap_or_default();
+            let mpef = match &r.mpef {
+                Some(m) => format!(
+                    " | MPEF {} thread(s) {:.4}s vs sequential {:.4}s ({}), {} executions, {} aborts{}",
+                    m.stats.threads,
+                    m.seconds,
+                    m.sequential_seconds,
+                    m.speedup().map_or("-".to_string(), |x| format!("{x:.2}x")),
+                    m.stats.executions,
+                    m.stats.aborts,
+                    m.stats.fallback.map(|f| format!(", sequential fallback: {f}")).unwrap_or_default()
+                ),
+                None => String::new(),
+            };
             println!(
-                "{tag} {} {} {} txs {} gas {:.3}s{db}{message}",
+                "{tag} {} {} {} txs {} gas {:.4}s{mpef}{db}{message}",
                 r.number, r.fork, r.tx_count, r.gas_used, r.exec_seconds
             );
         }
@@ -155,7 +199,35 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         if let Some(jit) = &jit {
             println!("{}", jit.stats());
         }
+        if let Some(summary) = mpef_summary(&reports) {
+            println!(
+                "MPEF: {} blocks, mean speedup {:.2}x over MPEF's sequential path (total time {:.2}x), {} sequential fallbacks",
+                summary["blocks"], summary["mean_speedup"].as_f64().unwrap_or(0.0),
+                summary["total_speedup"].as_f64().unwrap_or(0.0), summary["fallbacks"]
+            );
+        }
         println!("{passed} passed, {failed} failed, {skipped} skipped");
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Mean and total MPEF speedups over the blocks that ran through it.
+fn mpef_summary(reports: &[BlockReport]) -> Option<serde_json::Value> {
+    let ran: Vec<&BlockReport> = reports.iter().filter(|r| r.mpef.is_some()).collect();
+    if ran.is_empty() {
+        return None;
+    }
+    let runs: Vec<&metisvm_conformance::replay::MpefReport> =
+        ran.iter().filter_map(|r| r.mpef.as_ref()).collect();
+    let speedups: Vec<f64> = runs.iter().filter_map(|m| m.speedup()).collect();
+    let mean = speedups.iter().sum::<f64>() / speedups.len().max(1) as f64;
+    let sequential: f64 = runs.iter().map(|m| m.sequential_seconds).sum();
+    let parallel: f64 = runs.iter().map(|m| m.seconds).sum();
+    let fallbacks = runs.iter().filter(|m| m.stats.fallback.is_some()).count();
+    Some(serde_json::json!({
+        "blocks": ran.len(),
+        "mean_speedup": mean,
+        "total_speedup": if parallel > 0.0 { sequential / parallel } else { 0.0 },
+        "fallbacks": fallbacks,
+    }))
 }

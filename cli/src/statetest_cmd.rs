@@ -35,6 +35,10 @@ pub(crate) struct Args {
     trace: bool,
     #[command(flatten)]
     jit: crate::jit_args::JitArgs,
+    /// Run every case as a one-transaction block through MPEF, the parallel executor, with
+    /// this many worker threads (cases must pass exactly as in the sequential run).
+    #[arg(long, value_name = "N", conflicts_with = "trace")]
+    threads: Option<usize>,
     /// Print every failing case (by default, the first 50).
     #[arg(long)]
     all_failures: bool,
@@ -82,6 +86,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         filter: args.filter.clone(),
         trace: args.trace,
         native: crate::jit_args::backend(&jit),
+        mpef: args.threads.map(|n| metisvm_mpef::Mode::Parallel(n.max(1))),
     };
     let started = Instant::now();
     let bar = if std::io::stderr().is_terminal() && !args.json && !args.trace {

@@ -4,17 +4,19 @@
 
 use crate::mvmemory::{lock, Location, MvMemory, TxIdx, Write};
 use crate::scheduler::{Scheduler, Task, Version};
-use crate::view::{Interrupt, TxView};
-use crate::{BlockInput, Config, MpefError, Stats, TxResult};
-use metisvm_vm::{AccountChange, AccountInfo, Address, Evm, StateReader, TxError, TxOutcome};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use crate::view::{Interrupt, TxView, WorkerCodes};
+use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
+use metisvm_vm::{AccountChange, Address, Evm, StateReader, TxError, TxOutcome};
 use std::sync::Mutex;
+
+/// A transaction's result: executed, or rejected as invalid.
+pub(crate) type TxRun = Result<TxResult, TxError>;
 
 /// How a parallel run ended.
 pub(crate) enum RunEnd {
     /// Every transaction finished: results in block order, and the memory to read the
     /// block's changes from.
-    Finished(Vec<Result<TxResult, TxError>>, MvMemory),
+    Finished(Vec<TxRun>, MvMemory),
     /// A transaction needs the sequential path.
     Fallback(&'static str),
 }
@@ -25,14 +27,19 @@ struct Shared<'a, R> {
     config: &'a Config,
     memory: MvMemory,
     scheduler: Scheduler,
-    results: Vec<Mutex<Option<Result<TxResult, TxError>>>>,
+    results: Vec<Padded<Mutex<Option<TxRun>>>>,
     /// Per transaction: the recipient whose balance a plain transfer only credits.
     lazy_recipients: Vec<Option<Address>>,
     failure: Mutex<Option<Failure>>,
-    executions: AtomicUsize,
-    validations: AtomicUsize,
-    aborts: AtomicUsize,
-    dependency_waits: AtomicUsize,
+}
+
+/// A worker's own counters (summed at the end, so workers never share a counter's line).
+#[derive(Default)]
+struct Counts {
+    executions: usize,
+    validations: usize,
+    aborts: usize,
+    dependency_waits: usize,
 }
 
 enum Failure {
@@ -52,32 +59,32 @@ pub(crate) fn run<R: StateReader + Sync>(
         base,
         block,
         config,
-        memory: MvMemory::new(len),
+        memory: MvMemory::new(len, block.env.coinbase),
         scheduler: Scheduler::new(len, &same_sender_predecessors(block)),
-        results: (0..len).map(|_| Mutex::new(None)).collect(),
+        results: (0..len).map(|_| Padded(Mutex::new(None))).collect(),
         lazy_recipients: block.txs.iter().map(|tx| lazy_recipient(block, tx)).collect(),
         failure: Mutex::new(None),
-        executions: AtomicUsize::new(0),
-        validations: AtomicUsize::new(0),
-        aborts: AtomicUsize::new(0),
-        dependency_waits: AtomicUsize::new(0),
     };
     let threads = stats.threads.max(1);
     let panicked = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads).map(|_| scope.spawn(|| worker(&shared))).collect();
         let mut panicked = None;
         for handle in handles {
-            if let Err(payload) = handle.join() {
-                shared.scheduler.halt();
-                panicked = Some(panic_message(payload.as_ref()));
+            match handle.join() {
+                Ok(counts) => {
+                    stats.executions += counts.executions;
+                    stats.validations += counts.validations;
+                    stats.aborts += counts.aborts;
+                    stats.dependency_waits += counts.dependency_waits;
+                }
+                Err(payload) => {
+                    shared.scheduler.halt();
+                    panicked = Some(panic_message(payload.as_ref()));
+                }
             }
         }
         panicked
     });
-    stats.executions += shared.executions.load(Relaxed);
-    stats.validations += shared.validations.load(Relaxed);
-    stats.aborts += shared.aborts.load(Relaxed);
-    stats.dependency_waits += shared.dependency_waits.load(Relaxed);
     if let Some(message) = panicked {
         return Err(MpefError::WorkerPanicked(message));
     }
@@ -88,7 +95,7 @@ pub(crate) fn run<R: StateReader + Sync>(
     }
     let mut results = Vec::with_capacity(len);
     for (idx, slot) in shared.results.into_iter().enumerate() {
-        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        match slot.0.into_inner().unwrap_or_else(|e| e.into_inner()) {
             Some(result) => results.push(result),
             None => return Err(MpefError::Internal(format!("transaction {idx} has no result at the end"))),
         }
@@ -126,19 +133,21 @@ fn lazy_recipient(block: &BlockInput<'_>, tx: &metisvm_vm::TxEnv) -> Option<Addr
     simple.then_some(to)
 }
 
-fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) {
+fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) -> Counts {
     let mut evm = Evm::new();
     evm.defer_coinbase_fee(true);
     if let Some(native) = &shared.config.native {
         evm.set_native_backend(native.clone());
     }
+    let codes = WorkerCodes::default();
     let mut task: Option<Task> = None;
     let mut idle_rounds = 0u32;
+    let mut counts = Counts::default();
     loop {
         task = match task.take().or_else(|| shared.scheduler.next_task()) {
-            Some(Task::Execute(version)) => execute(shared, &mut evm, version),
-            Some(Task::Validate(version)) => validate(shared, version),
-            None if shared.scheduler.done() => return,
+            Some(Task::Execute(version)) => execute(shared, &mut evm, &codes, &mut counts, version),
+            Some(Task::Validate(version)) => validate(shared, &mut counts, version),
+            None if shared.scheduler.done() => return counts,
             None => {
                 idle_rounds += 1;
                 if idle_rounds < 64 {
@@ -162,17 +171,23 @@ fn fail(shared: &Shared<'_, impl StateReader>, failure: Failure) -> Option<Task>
     None
 }
 
-fn execute<R: StateReader + Sync>(shared: &Shared<'_, R>, evm: &mut Evm, (idx, incarnation): Version) -> Option<Task> {
+fn execute<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    evm: &mut Evm,
+    codes: &WorkerCodes,
+    counts: &mut Counts,
+    (idx, incarnation): Version,
+) -> Option<Task> {
     let block = shared.block;
     let tx = &block.txs[idx];
     loop {
-        shared.executions.fetch_add(1, Relaxed);
-        let view = TxView::new(&shared.memory, shared.base, idx, shared.lazy_recipients[idx]);
+        counts.executions += 1;
+        let view = TxView::new(&shared.memory, shared.base, idx, shared.lazy_recipients[idx], codes);
         let result = evm.transact(&view, block.env, block.cfg, tx);
         match view.interrupt() {
             Some(Interrupt::Blocked(blocking)) => {
                 if shared.scheduler.add_dependency(idx, blocking) {
-                    shared.dependency_waits.fetch_add(1, Relaxed);
+                    counts.dependency_waits += 1;
                     return None;
                 }
                 continue;
@@ -182,7 +197,7 @@ fn execute<R: StateReader + Sync>(shared: &Shared<'_, R>, evm: &mut Evm, (idx, i
         }
         let (result, writes) = match result {
             Ok(outcome) => {
-                let writes = writes_of(&outcome, &view, block.env.coinbase);
+                let writes = writes_of(&outcome, &view);
                 (Ok(TxResult::of(outcome)), writes)
             }
             Err(TxError::State(e)) if !view.is_interruption(&e) => {
@@ -196,8 +211,12 @@ fn execute<R: StateReader + Sync>(shared: &Shared<'_, R>, evm: &mut Evm, (idx, i
     }
 }
 
-fn validate<R: StateReader + Sync>(shared: &Shared<'_, R>, version: Version) -> Option<Task> {
-    shared.validations.fetch_add(1, Relaxed);
+fn validate<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    counts: &mut Counts,
+    version: Version,
+) -> Option<Task> {
+    counts.validations += 1;
     let (idx, _) = version;
     let valid = match shared.memory.validate(shared.base, idx) {
         Ok(valid) => valid,
@@ -205,7 +224,7 @@ fn validate<R: StateReader + Sync>(shared: &Shared<'_, R>, version: Version) -> 
     };
     let aborted = !valid && shared.scheduler.try_validation_abort(version);
     if aborted {
-        shared.aborts.fetch_add(1, Relaxed);
+        counts.aborts += 1;
         shared.memory.mark_estimates(idx);
     }
     shared.scheduler.finish_validation(idx, aborted)
@@ -214,7 +233,7 @@ fn validate<R: StateReader + Sync>(shared: &Shared<'_, R>, version: Version) -> 
 /// The multi-version writes of a finished incarnation: its diff, minus accounts whose
 /// fields it left as it found them, with the lazy recipient's and the coinbase's balance
 /// changes as credits.
-fn writes_of<R: StateReader>(outcome: &TxOutcome, view: &TxView<'_, R>, coinbase: Address) -> Vec<(Location, Write)> {
+fn writes_of<R: StateReader>(outcome: &TxOutcome, view: &TxView<'_, R>) -> Vec<(Location, Write)> {
     let lazy = view.lazy_recipient_used();
     let mut writes = Vec::with_capacity(outcome.diff.len() * 2 + 1);
     for (address, change) in &outcome.diff {
@@ -234,9 +253,9 @@ fn writes_of<R: StateReader>(outcome: &TxOutcome, view: &TxView<'_, R>, coinbase
                     continue;
                 }
                 let seen = view.observed(&address).flatten();
-                let unchanged = !*storage_cleared && seen.as_ref().is_some_and(|s| same_fields(s, info));
+                let unchanged = !*storage_cleared && seen == Some((info.balance, info.nonce, info.code_hash));
                 if !unchanged {
-                    if seen.as_ref().is_none_or(|s| s.code_hash != info.code_hash) {
+                    if seen.is_none_or(|(_, _, code_hash)| code_hash != info.code_hash) {
                         writes.push((Location::CodeHash(address), Write::CodeHash(info.code_hash)));
                     }
                     writes.push((Location::Account(address), Write::Account(Some(info.clone()))));
@@ -253,11 +272,7 @@ fn writes_of<R: StateReader>(outcome: &TxOutcome, view: &TxView<'_, R>, coinbase
     if let Some(fee) = outcome.coinbase_fee {
         // The interpreter defers the fee only when the transaction never read the coinbase,
         // so the diff has no entry for it.
-        writes.push((Location::Account(coinbase), Write::Credit(fee)));
+        writes.push((Location::CoinbaseFee, Write::Credit(fee)));
     }
     writes
-}
-
-fn same_fields(a: &AccountInfo, b: &AccountInfo) -> bool {
-    a.balance == b.balance && a.nonce == b.nonce && a.code_hash == b.code_hash
 }

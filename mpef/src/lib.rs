@@ -34,8 +34,8 @@ pub use builder::{build_block, BuildError, BuiltBlock};
 use metisvm_state::Overlay;
 use metisvm_vm::interpreter::native::NativeBackend;
 use metisvm_vm::{
-    Address, BlockEnv, Bytes, CfgEnv, Evm, ExecStatus, Log, StateDiff, StateError, StateReader, StateWriter, TxEnv,
-    TxError, TxOutcome,
+    Address, BlockEnv, Bytes, CfgEnv, Evm, ExecStatus, Log, StateDiff, StateError, StateReader, StateWriter,
+    TxEnv, TxError, TxOutcome,
 };
 use std::sync::Arc;
 
@@ -239,6 +239,7 @@ pub fn execute_block<R: StateReader + Sync>(
             }
             let changes =
                 memory.changes(base, txs.len()).map_err(|error| MpefError::State { tx: txs.len(), error })?;
+            drop_in_background(memory);
             Ok(BlockOutput { txs, rejected, changes, stats })
         }
         executor::RunEnd::Fallback(why) => {
@@ -249,6 +250,28 @@ pub fn execute_block<R: StateReader + Sync>(
             Ok(output)
         }
     }
+}
+
+/// A value alone on its cache line. Per-transaction records sit in vectors indexed by
+/// transaction, and workers run neighbouring transactions at once: unpadded, their locks
+/// would share cache lines that bounce between cores on every access.
+#[repr(align(64))]
+#[derive(Debug, Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Frees the multi-version memory on another thread: it holds an allocation per location
+/// written, and freeing them is no part of the block's result.
+fn drop_in_background(memory: mvmemory::MvMemory) {
+    let spawned = std::thread::Builder::new().name("mpef-free".to_string()).spawn(move || drop(memory));
+    // Without a thread, the caller frees it.
+    drop(spawned);
 }
 
 /// Executes `block`'s transactions one after another over `base`.
@@ -277,6 +300,7 @@ pub fn execute_sequential<R: StateReader>(
             }
         }
     }
-    let stats = Stats { threads: 1, executions: txs.len() + usize::from(rejected.is_some()), ..Stats::default() };
+    let stats =
+        Stats { threads: 1, executions: txs.len() + usize::from(rejected.is_some()), ..Stats::default() };
     Ok(BlockOutput { txs, rejected, changes: overlay.into_diff(), stats })
 }

@@ -19,10 +19,10 @@
 //! An aborted incarnation's writes become ESTIMATE markers until its next incarnation finishes;
 //! a read that meets one reports the writer as a dependency (see [`crate::scheduler`]).
 
+use crate::Padded;
 use dashmap::DashMap;
 use hashbrown::DefaultHashBuilder;
 use metisvm_vm::{AccountInfo, Address, Bytes, StateError, StateReader, B256, KECCAK_EMPTY, U256};
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// A transaction's position in the block.
@@ -37,12 +37,20 @@ pub(crate) enum Location {
     CodeHash(Address),
     Storage(Address, U256),
     StorageReset(Address),
+    /// The transaction's priority fee credited to the block's coinbase.
+    CoinbaseFee,
 }
 
 impl Location {
+    /// The account the location belongs to (`CoinbaseFee`'s is the coinbase, which the map
+    /// never holds under that location).
     fn address(&self) -> Address {
         match *self {
-            Location::Account(a) | Location::CodeHash(a) | Location::Storage(a, _) | Location::StorageReset(a) => a,
+            Location::Account(a)
+            | Location::CodeHash(a)
+            | Location::Storage(a, _)
+            | Location::StorageReset(a) => a,
+            Location::CoinbaseFee => Address::ZERO,
         }
     }
 }
@@ -123,22 +131,121 @@ impl From<StateError> for ReadError {
     }
 }
 
+/// The writes to one location, sorted by transaction index. Most locations have one or two
+/// writers, so a sorted vector (one small allocation) beats a tree.
+#[derive(Debug, Default)]
+struct Versions(Vec<(TxIdx, Entry)>);
+
+impl Versions {
+    /// Entries of transactions below `idx`, in increasing order.
+    fn below(&self, idx: TxIdx) -> &[(TxIdx, Entry)] {
+        &self.0[..self.0.partition_point(|(k, _)| *k < idx)]
+    }
+
+    fn insert(&mut self, idx: TxIdx, entry: Entry) {
+        match self.0.binary_search_by_key(&idx, |(k, _)| *k) {
+            Ok(at) => self.0[at].1 = entry,
+            Err(at) => self.0.insert(at, (idx, entry)),
+        }
+    }
+
+    fn get_mut(&mut self, idx: TxIdx) -> Option<&mut Entry> {
+        let at = self.0.binary_search_by_key(&idx, |(k, _)| *k).ok()?;
+        Some(&mut self.0[at].1)
+    }
+
+    fn remove(&mut self, idx: TxIdx) {
+        if let Ok(at) = self.0.binary_search_by_key(&idx, |(k, _)| *k) {
+            self.0.remove(at);
+        }
+    }
+}
+
+/// A transaction's priority fee to the coinbase. Every transaction pays one, so they live
+/// in an array by transaction index rather than under one hot map entry.
+#[derive(Debug, Clone, Copy)]
+enum Fee {
+    None,
+    Credit(U256),
+    Estimate,
+}
+
+/// An account's writes below some transaction, before the pre-block state is consulted.
+#[derive(Debug, Default)]
+struct AccountWrites {
+    /// The latest full value, if any.
+    full: Option<Option<AccountInfo>>,
+    /// The sum of the credits above it, if any.
+    credit: Option<U256>,
+}
+
+/// The full value and credits of an account from its writes (in increasing transaction
+/// order), with the index of the full write.
+fn fold_account(entries: &[(TxIdx, Entry)]) -> Result<(AccountWrites, Option<TxIdx>), Blocked> {
+    let mut writes = AccountWrites::default();
+    for (k, entry) in entries.iter().rev() {
+        match &entry.cell {
+            Cell::Estimate => return Err(Blocked(*k)),
+            Cell::Written(Write::Credit(c)) => writes.add_credit(*c),
+            Cell::Written(Write::Account(info)) => {
+                writes.full = Some(info.clone());
+                return Ok((writes, Some(*k)));
+            }
+            Cell::Written(_) => unreachable!("only account writes are filed under Location::Account"),
+        }
+    }
+    Ok((writes, None))
+}
+
+impl AccountWrites {
+    fn add_credit(&mut self, c: U256) {
+        self.credit = Some(self.credit.unwrap_or_default().saturating_add(c));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.full.is_none() && self.credit.is_none()
+    }
+
+    /// The account: the full value (or `base`'s) plus the credits.
+    fn apply<R: StateReader>(self, base: &R, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        let mut info = match self.full {
+            Some(info) => info,
+            None => base.account(address)?,
+        };
+        if let Some(c) = self.credit {
+            let account = info.get_or_insert_with(AccountInfo::default);
+            account.balance = account.balance.saturating_add(c);
+        }
+        Ok(info)
+    }
+}
+
 /// The block's writes by location, plus what each transaction last read and wrote.
 pub(crate) struct MvMemory {
-    data: DashMap<Location, BTreeMap<TxIdx, Entry>, DefaultHashBuilder>,
+    data: DashMap<Location, Versions, DefaultHashBuilder>,
+    coinbase: Address,
+    fees: Vec<Padded<Mutex<Fee>>>,
     /// Code written in the block, by hash (content-addressed, so never stale).
     codes: DashMap<B256, Bytes, DefaultHashBuilder>,
-    last_writes: Vec<Mutex<Vec<Location>>>,
-    last_reads: Vec<Mutex<Vec<Read>>>,
+    last_writes: Vec<Padded<Mutex<Vec<Location>>>>,
+    last_reads: Vec<Padded<Mutex<Vec<Read>>>>,
 }
 
 impl MvMemory {
-    pub(crate) fn new(txs: usize) -> MvMemory {
+    pub(crate) fn new(txs: usize, coinbase: Address) -> MvMemory {
         MvMemory {
-            data: DashMap::with_hasher(DefaultHashBuilder::default()),
+            // Presized (a transaction writes two or three locations) and finely sharded, so
+            // workers rarely meet on a shard lock.
+            data: DashMap::with_capacity_and_hasher_and_shard_amount(
+                txs * 2,
+                DefaultHashBuilder::default(),
+                128,
+            ),
+            coinbase,
+            fees: (0..txs).map(|_| Padded(Mutex::new(Fee::None))).collect(),
             codes: DashMap::with_hasher(DefaultHashBuilder::default()),
-            last_writes: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
-            last_reads: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
+            last_writes: (0..txs).map(|_| Padded(Mutex::new(Vec::new()))).collect(),
+            last_reads: (0..txs).map(|_| Padded(Mutex::new(Vec::new()))).collect(),
         }
     }
 
@@ -158,14 +265,20 @@ impl MvMemory {
         let mut wrote_new = false;
         let mut locations = Vec::with_capacity(writes.len());
         for (location, write) in writes {
-            let entry = Entry { cell: Cell::Written(write) };
-            self.data.entry(location).or_default().insert(idx, entry);
             wrote_new |= !last_writes.contains(&location);
             locations.push(location);
+            match (location, write) {
+                (Location::CoinbaseFee, Write::Credit(fee)) => *lock(&self.fees[idx]) = Fee::Credit(fee),
+                (_, write) => {
+                    self.data.entry(location).or_default().insert(idx, Entry { cell: Cell::Written(write) })
+                }
+            }
         }
         for stale in last_writes.iter().filter(|l| !locations.contains(l)) {
-            if let Some(mut versions) = self.data.get_mut(stale) {
-                versions.remove(&idx);
+            if *stale == Location::CoinbaseFee {
+                *lock(&self.fees[idx]) = Fee::None;
+            } else if let Some(mut versions) = self.data.get_mut(stale) {
+                versions.remove(idx);
             }
         }
         *last_writes = locations;
@@ -176,8 +289,10 @@ impl MvMemory {
     /// Turns the last writes of `idx` into ESTIMATE markers (its incarnation was aborted).
     pub(crate) fn mark_estimates(&self, idx: TxIdx) {
         for location in lock(&self.last_writes[idx]).iter() {
-            if let Some(mut versions) = self.data.get_mut(location) {
-                if let Some(entry) = versions.get_mut(&idx) {
+            if *location == Location::CoinbaseFee {
+                *lock(&self.fees[idx]) = Fee::Estimate;
+            } else if let Some(mut versions) = self.data.get_mut(location) {
+                if let Some(entry) = versions.get_mut(idx) {
                     entry.cell = Cell::Estimate;
                 }
             }
@@ -192,7 +307,7 @@ impl MvMemory {
     /// The latest write to `location` below `idx`, as (index, value), or `Blocked`.
     fn latest(&self, location: &Location, idx: TxIdx) -> Result<Option<(TxIdx, Write)>, Blocked> {
         let Some(versions) = self.data.get(location) else { return Ok(None) };
-        match versions.range(..idx).next_back() {
+        match versions.below(idx).last() {
             None => Ok(None),
             Some((k, Entry { cell: Cell::Estimate })) => Err(Blocked(*k)),
             Some((k, Entry { cell: Cell::Written(w) })) => Ok(Some((*k, w.clone()))),
@@ -201,7 +316,29 @@ impl MvMemory {
 
     /// Whether any transaction below `idx` wrote `location` (estimates included).
     pub(crate) fn written_below(&self, location: &Location, idx: TxIdx) -> bool {
-        self.data.get(location).is_some_and(|v| v.range(..idx).next().is_some())
+        let fee_below =
+            || self.fees[..idx.min(self.fees.len())].iter().any(|f| !matches!(*lock(f), Fee::None));
+        self.data.get(location).is_some_and(|v| !v.below(idx).is_empty())
+            || (*location == Location::Account(self.coinbase) && fee_below())
+    }
+
+    /// The writes to the account at `address` that transaction `idx` sees.
+    fn account_writes(&self, address: Address, idx: TxIdx) -> Result<AccountWrites, Blocked> {
+        let (mut writes, full_at) = match self.data.get(&Location::Account(address)) {
+            Some(versions) => fold_account(versions.below(idx))?,
+            None => (AccountWrites::default(), None),
+        };
+        if address == self.coinbase {
+            let from = full_at.map_or(0, |k| k + 1);
+            for (k, fee) in self.fees.iter().enumerate().take(idx).skip(from) {
+                match *lock(fee) {
+                    Fee::None => {}
+                    Fee::Credit(c) => writes.add_credit(c),
+                    Fee::Estimate => return Err(Blocked(k)),
+                }
+            }
+        }
+        Ok(writes)
     }
 
     /// The account at `address` as transaction `idx` sees it.
@@ -211,35 +348,11 @@ impl MvMemory {
         address: Address,
         idx: TxIdx,
     ) -> Result<(Option<AccountInfo>, Origin<AccountKey>), ReadError> {
-        let mut credit: Option<U256> = None;
-        let mut full: Option<Option<AccountInfo>> = None;
-        if let Some(versions) = self.data.get(&Location::Account(address)) {
-            for (k, entry) in versions.range(..idx).rev() {
-                match &entry.cell {
-                    Cell::Estimate => return Err(Blocked(*k).into()),
-                    Cell::Written(Write::Credit(c)) => {
-                        credit = Some(credit.unwrap_or_default().saturating_add(*c));
-                    }
-                    Cell::Written(Write::Account(info)) => {
-                        full = Some(info.clone());
-                        break;
-                    }
-                    Cell::Written(_) => unreachable!("only account writes are filed under Location::Account"),
-                }
-            }
+        let writes = self.account_writes(address, idx)?;
+        if writes.is_empty() {
+            return Ok((base.account(address)?, Origin::Base));
         }
-        if full.is_none() && credit.is_none() {
-            let info = base.account(address)?;
-            return Ok((info, Origin::Base));
-        }
-        let mut info = match full {
-            Some(info) => info,
-            None => base.account(address)?,
-        };
-        if let Some(c) = credit {
-            let account = info.get_or_insert_with(|| AccountInfo { balance: U256::ZERO, ..AccountInfo::default() });
-            account.balance = account.balance.saturating_add(c);
-        }
+        let info = writes.apply(base, address)?;
         let key = account_key(&info);
         Ok((info, Origin::Value(key)))
     }
@@ -263,7 +376,12 @@ impl MvMemory {
 
     /// Slot `slot` of `address` as transaction `idx` sees it; `Origin::Base` means the caller
     /// reads the pre-block store.
-    pub(crate) fn read_storage(&self, address: Address, slot: U256, idx: TxIdx) -> Result<Origin<U256>, Blocked> {
+    pub(crate) fn read_storage(
+        &self,
+        address: Address,
+        slot: U256,
+        idx: TxIdx,
+    ) -> Result<Origin<U256>, Blocked> {
         let reset = self.latest(&Location::StorageReset(address), idx)?.map(|(k, _)| k);
         let written = self.latest(&Location::Storage(address, slot), idx);
         let written = match (written, reset) {
@@ -279,20 +397,24 @@ impl MvMemory {
         })
     }
 
-    /// Whether the reads of the last incarnation of `idx` would see the same values now.
+    /// Whether the reads of the last incarnation of `idx` would see the same values now. A
+    /// read of the pre-block state stays valid while no lower transaction wrote the location,
+    /// which needs no read of the store.
     pub(crate) fn validate<R: StateReader>(&self, base: &R, idx: TxIdx) -> Result<bool, StateError> {
         let reads = lock(&self.last_reads[idx]);
         for read in reads.iter() {
             let same = match read {
-                Read::Account(address, origin) => match self.read_account(base, *address, idx) {
-                    Ok((_, now)) => now == *origin,
-                    Err(ReadError::Blocked(_)) => false,
-                    Err(ReadError::State(e)) => return Err(e),
+                Read::Account(address, origin) => match self.account_writes(*address, idx) {
+                    Err(Blocked(_)) => false,
+                    Ok(writes) if writes.is_empty() => *origin == Origin::Base,
+                    Ok(_) if *origin == Origin::Base => false,
+                    Ok(writes) => Origin::Value(account_key(&writes.apply(base, *address)?)) == *origin,
                 },
-                Read::CodeHash(address, origin) => match self.read_code_hash(base, *address, idx) {
-                    Ok((_, now)) => now == *origin,
-                    Err(ReadError::Blocked(_)) => false,
-                    Err(ReadError::State(e)) => return Err(e),
+                Read::CodeHash(address, origin) => match self.latest(&Location::CodeHash(*address), idx) {
+                    Err(Blocked(_)) => false,
+                    Ok(None) => *origin == Origin::Base,
+                    Ok(Some((_, Write::CodeHash(hash)))) => *origin == Origin::Value(hash),
+                    Ok(Some(_)) => false,
                 },
                 Read::Storage(address, slot, origin) => {
                     self.read_storage(*address, *slot, idx).is_ok_and(|now| now == *origin)
@@ -310,27 +432,48 @@ impl MvMemory {
     }
 
     /// The block's changes from the writes of transactions below `end`, one entry per
-    /// account, ready to commit to a store.
-    pub(crate) fn changes<R: StateReader>(&self, base: &R, end: TxIdx) -> Result<metisvm_vm::StateDiff, StateError> {
+    /// account, ready to commit to a store. One pass over the map gathers each account's
+    /// writes; the store is read only for accounts the block credited without a full write.
+    pub(crate) fn changes<R: StateReader>(
+        &self,
+        base: &R,
+        end: TxIdx,
+    ) -> Result<metisvm_vm::StateDiff, StateError> {
         use metisvm_vm::AccountChange;
-        let mut slots: hashbrown::HashMap<Address, Vec<(U256, TxIdx, U256)>> = hashbrown::HashMap::new();
-        let mut touched: hashbrown::HashSet<Address> = hashbrown::HashSet::new();
+        #[derive(Default)]
+        struct Gathered {
+            account: AccountWrites,
+            reset: Option<TxIdx>,
+            slots: Vec<(U256, TxIdx, U256)>,
+        }
+        let mut by_address: hashbrown::HashMap<Address, Gathered> =
+            hashbrown::HashMap::with_capacity(self.data.len());
         for item in self.data.iter() {
             let location = *item.key();
-            let Some((k, entry)) = item.value().range(..end).next_back() else { continue };
-            touched.insert(location.address());
-            if let (Location::Storage(address, slot), Cell::Written(Write::Storage(v))) = (location, &entry.cell) {
-                slots.entry(address).or_default().push((slot, *k, *v));
+            let below = item.value().below(end);
+            let Some((last, entry)) = below.last() else { continue };
+            if matches!(entry.cell, Cell::Estimate) {
+                return Err(estimate_at_end(Blocked(*last)));
+            }
+            let gathered = by_address.entry(location.address()).or_default();
+            match (location, &entry.cell) {
+                (Location::Storage(_, slot), Cell::Written(Write::Storage(v))) => {
+                    gathered.slots.push((slot, *last, *v))
+                }
+                (Location::StorageReset(_), _) => gathered.reset = Some(*last),
+                (Location::Account(address), _) if address != self.coinbase => {
+                    gathered.account = fold_account(below).map_err(estimate_at_end)?.0;
+                }
+                _ => {}
             }
         }
-        let mut diff = metisvm_vm::StateDiff::with_capacity(touched.len());
-        for address in touched {
-            let reset = self.latest(&Location::StorageReset(address), end).map_err(estimate_at_end)?.map(|(k, _)| k);
-            let (info, _) = self.read_account(base, address, end).map_err(|e| match e {
-                ReadError::Blocked(b) => estimate_at_end(b),
-                ReadError::State(e) => e,
-            })?;
-            let change = match info {
+        let coinbase = self.account_writes(self.coinbase, end).map_err(estimate_at_end)?;
+        if !coinbase.is_empty() {
+            by_address.entry(self.coinbase).or_default().account = coinbase;
+        }
+        let mut diff = metisvm_vm::StateDiff::with_capacity(by_address.len());
+        for (address, gathered) in by_address {
+            let change = match gathered.account.apply(base, address)? {
                 None => AccountChange::Deleted,
                 Some(mut info) => {
                     if info.code.is_none() {
@@ -340,9 +483,9 @@ impl MvMemory {
                             None => base.code_by_hash(info.code_hash)?,
                         });
                     }
-                    let storage = slots
-                        .remove(&address)
-                        .unwrap_or_default()
+                    let reset = gathered.reset;
+                    let storage = gathered
+                        .slots
                         .into_iter()
                         .filter(|(_, k, _)| reset.is_none_or(|c| *k >= c))
                         .map(|(slot, _, v)| (slot, v))

@@ -42,6 +42,7 @@
 //! Turning Ordering Curse to a Performance Blessing", 2022).
 
 use crate::mvmemory::{lock, Incarnation, TxIdx};
+use crate::Padded;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
 
@@ -72,13 +73,13 @@ pub(crate) enum Task {
 
 pub(crate) struct Scheduler {
     len: usize,
-    execution_idx: AtomicUsize,
-    validation_idx: AtomicUsize,
-    decrease_count: AtomicUsize,
-    active_tasks: AtomicUsize,
-    done: AtomicBool,
-    states: Vec<Mutex<TxState>>,
-    dependents: Vec<Mutex<Vec<TxIdx>>>,
+    execution_idx: Padded<AtomicUsize>,
+    validation_idx: Padded<AtomicUsize>,
+    decrease_count: Padded<AtomicUsize>,
+    active_tasks: Padded<AtomicUsize>,
+    done: Padded<AtomicBool>,
+    states: Vec<Padded<Mutex<TxState>>>,
+    dependents: Vec<Padded<Mutex<Vec<TxIdx>>>>,
 }
 
 impl Scheduler {
@@ -86,7 +87,8 @@ impl Scheduler {
     /// that `i` starts parked on.
     pub(crate) fn new(len: usize, waits_on: &[Option<TxIdx>]) -> Scheduler {
         let mut states = Vec::with_capacity(len);
-        let dependents: Vec<Mutex<Vec<TxIdx>>> = (0..len).map(|_| Mutex::new(Vec::new())).collect();
+        let dependents: Vec<Padded<Mutex<Vec<TxIdx>>>> =
+            (0..len).map(|_| Padded(Mutex::new(Vec::new()))).collect();
         for (i, wait) in waits_on.iter().enumerate().take(len) {
             let status = match wait {
                 Some(k) if *k < i => {
@@ -95,18 +97,18 @@ impl Scheduler {
                 }
                 _ => Status::Ready,
             };
-            states.push(Mutex::new(TxState { incarnation: 0, status }));
+            states.push(Padded(Mutex::new(TxState { incarnation: 0, status })));
         }
         while states.len() < len {
-            states.push(Mutex::new(TxState { incarnation: 0, status: Status::Ready }));
+            states.push(Padded(Mutex::new(TxState { incarnation: 0, status: Status::Ready })));
         }
         Scheduler {
             len,
-            execution_idx: AtomicUsize::new(0),
-            validation_idx: AtomicUsize::new(0),
-            decrease_count: AtomicUsize::new(0),
-            active_tasks: AtomicUsize::new(0),
-            done: AtomicBool::new(len == 0),
+            execution_idx: Padded(AtomicUsize::new(0)),
+            validation_idx: Padded(AtomicUsize::new(0)),
+            decrease_count: Padded(AtomicUsize::new(0)),
+            active_tasks: Padded(AtomicUsize::new(0)),
+            done: Padded(AtomicBool::new(len == 0)),
             states,
             dependents,
         }
@@ -223,7 +225,12 @@ impl Scheduler {
 
     /// Records that incarnation `incarnation` of `idx` finished executing; `wrote_new` as
     /// returned by the memory's `record`. May hand back the validation of the same version.
-    pub(crate) fn finish_execution(&self, idx: TxIdx, incarnation: Incarnation, wrote_new: bool) -> Option<Task> {
+    pub(crate) fn finish_execution(
+        &self,
+        idx: TxIdx,
+        incarnation: Incarnation,
+        wrote_new: bool,
+    ) -> Option<Task> {
         lock(&self.states[idx]).status = Status::Executed;
         let resumed = std::mem::take(&mut *lock(&self.dependents[idx]));
         if let Some(lowest) = resumed.iter().copied().min() {

@@ -124,7 +124,8 @@ fn read_hex(path: &Path) -> Result<Bytes, ContractError> {
     let mut bytes = Vec::with_capacity(text.len() / 2);
     for (i, pair) in text.as_bytes().chunks(2).enumerate() {
         let digits = std::str::from_utf8(pair).map_err(|_| error(format!("byte {i}: not hex")))?;
-        let byte = u8::from_str_radix(digits, 16).map_err(|_| error(format!("byte {i}: {digits:?} is not hex")))?;
+        let byte =
+            u8::from_str_radix(digits, 16).map_err(|_| error(format!("byte {i}: {digits:?} is not hex")))?;
         bytes.push(byte);
     }
     Ok(Bytes::from(bytes))
@@ -213,10 +214,16 @@ pub fn generate(params: &Params, contracts: Option<&Contracts>) -> Result<Synthe
     if let Some(c) = contracts {
         for t in 0..TOKENS {
             // Every sender holds every token; so do the hot holders.
-            let holders = (0..n).map(|i| address(SENDER, i)).chain((0..TOKENS).map(|h| address(HOT_HOLDER, h)));
+            let holders =
+                (0..n).map(|i| address(SENDER, i)).chain((0..TOKENS).map(|h| address(HOT_HOLDER, h)));
             let storage: Vec<(U256, U256)> =
                 holders.map(|h| (erc20_balance_slot(h), U256::from(1_000_000_000u64))).collect();
-            let info = AccountInfo { nonce: 1, code: Some(c.erc20.clone()), code_hash: KECCAK_EMPTY, ..AccountInfo::default() };
+            let info = AccountInfo {
+                nonce: 1,
+                code: Some(c.erc20.clone()),
+                code_hash: KECCAK_EMPTY,
+                ..AccountInfo::default()
+            };
             pre.insert_account(address(TOKEN, t), info, storage);
         }
     }

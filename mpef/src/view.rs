@@ -5,7 +5,7 @@
 //! A read that meets an ESTIMATE fails with a marker error and remembers the blocking
 //! transaction; the executor then parks the incarnation on it.
 
-use crate::mvmemory::{MvMemory, Origin, Read, ReadError, TxIdx};
+use crate::mvmemory::{account_key, AccountKey, MvMemory, Origin, Read, ReadError, TxIdx};
 use metisvm_vm::{AccountInfo, Address, Bytes, StateError, StateReader, B256, KECCAK_EMPTY, U256};
 use std::cell::{Cell, RefCell};
 
@@ -27,16 +27,29 @@ pub(crate) struct TxView<'a, R> {
     lazy_recipient: Option<Address>,
     reads: RefCell<Vec<Read>>,
     /// Accounts as this incarnation saw them, to tell which of its writes change anything.
-    observed: RefCell<Vec<(Address, Option<AccountInfo>)>>,
+    observed: RefCell<Vec<(Address, AccountKey)>>,
     recipient_was_lazy: Cell<bool>,
     interrupt: RefCell<Option<Interrupt>>,
+    codes: &'a WorkerCodes,
 }
+
+/// Contract code by hash, copied once per worker: handing every transaction a clone of one
+/// shared buffer would make all workers bump the same reference count, a cache line that
+/// then bounces between cores on every call.
+#[derive(Default)]
+pub(crate) struct WorkerCodes(RefCell<hashbrown::HashMap<B256, Bytes>>);
 
 /// The message of the error that stops the interpreter when a view is interrupted.
 const INTERRUPTED: &str = "parallel execution interrupted";
 
 impl<'a, R: StateReader> TxView<'a, R> {
-    pub(crate) fn new(memory: &'a MvMemory, base: &'a R, idx: TxIdx, lazy_recipient: Option<Address>) -> Self {
+    pub(crate) fn new(
+        memory: &'a MvMemory,
+        base: &'a R,
+        idx: TxIdx,
+        lazy_recipient: Option<Address>,
+        codes: &'a WorkerCodes,
+    ) -> Self {
         TxView {
             memory,
             base,
@@ -46,6 +59,7 @@ impl<'a, R: StateReader> TxView<'a, R> {
             observed: RefCell::new(Vec::with_capacity(4)),
             recipient_was_lazy: Cell::new(false),
             interrupt: RefCell::new(None),
+            codes,
         }
     }
 
@@ -65,8 +79,8 @@ impl<'a, R: StateReader> TxView<'a, R> {
     }
 
     /// The account at `address` as this incarnation saw it (`None` inside: missing).
-    pub(crate) fn observed(&self, address: &Address) -> Option<Option<AccountInfo>> {
-        self.observed.borrow().iter().find(|(a, _)| a == address).map(|(_, info)| info.clone())
+    pub(crate) fn observed(&self, address: &Address) -> Option<AccountKey> {
+        self.observed.borrow().iter().find(|(a, _)| a == address).map(|(_, key)| *key)
     }
 
     pub(crate) fn into_reads(self) -> Vec<Read> {
@@ -100,17 +114,30 @@ impl<R: StateReader> StateReader for TxView<'_, R> {
                 return Ok(Some(AccountInfo::default()));
             }
         }
-        let (info, origin) = self.memory.read_account(self.base, address, self.idx).map_err(|e| self.fail(e))?;
+        let (mut info, origin) =
+            self.memory.read_account(self.base, address, self.idx).map_err(|e| self.fail(e))?;
         self.reads.borrow_mut().push(Read::Account(address, origin));
-        self.observed.borrow_mut().push((address, info.clone()));
+        self.observed.borrow_mut().push((address, account_key(&info)));
+        if let Some(account) = &mut info {
+            if account.code_hash != KECCAK_EMPTY {
+                // The interpreter asks `code_by_hash`, answered from this worker's copy.
+                account.code = None;
+            }
+        }
         Ok(info)
     }
 
     fn code_by_hash(&self, code_hash: B256) -> Result<Bytes, StateError> {
-        match self.memory.code(&code_hash) {
-            Some(code) => Ok(code),
-            None => self.base.code_by_hash(code_hash),
+        if let Some(code) = self.codes.0.borrow().get(&code_hash) {
+            return Ok(code.clone());
         }
+        let shared = match self.memory.code(&code_hash) {
+            Some(code) => code,
+            None => self.base.code_by_hash(code_hash)?,
+        };
+        let own = Bytes::copy_from_slice(&shared);
+        self.codes.0.borrow_mut().insert(code_hash, own.clone());
+        Ok(own)
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
@@ -137,7 +164,9 @@ impl<R: StateReader> StateReader for TxView<'_, R> {
         let touched = self.memory.written_below(&Location::Account(address), self.idx)
             || self.memory.written_below(&Location::StorageReset(address), self.idx);
         if touched {
-            return Err(self.stop(Interrupt::Fallback("storage check (EIP-7610) of an account written earlier in the block")));
+            return Err(self.stop(Interrupt::Fallback(
+                "storage check (EIP-7610) of an account written earlier in the block",
+            )));
         }
         self.reads.borrow_mut().push(Read::Untouched(address));
         self.base.has_storage(address)

@@ -9,8 +9,8 @@ use metisvm_mpef::synthetic::{self, erc20_balance_slot, generate, Contracts, Par
 use metisvm_mpef::{execute_block, BlockInput, Config, MpefError};
 use metisvm_state::MemoryState;
 use metisvm_vm::{
-    create_address, AccessListItem, AccountChange, AccountInfo, Address, BlockEnv, Bytes, CfgEnv, ExecStatus, Fork,
-    StateError, StateReader, TxEnv, B256, U256,
+    create_address, AccessListItem, AccountChange, AccountInfo, Address, BlockEnv, Bytes, CfgEnv, ExecStatus,
+    Fork, StateError, StateReader, TxEnv, B256, U256,
 };
 
 const THREADS: [usize; 4] = [1, 2, 4, 8];
@@ -27,9 +27,14 @@ fn synthetic_workloads_match_sequential_at_every_conflict_rate() {
             let params = Params { workload, txs: 120, conflict_rate, seed: 7 };
             let block = generate(&params, Some(&contracts)).unwrap();
             let label = format!("{} at conflict rate {conflict_rate}", workload.name());
-            let out = assert_parallel_equals_sequential(&block.pre, &block.env, &block.cfg, &block.txs, &THREADS, &label);
+            let out = assert_parallel_equals_sequential(
+                &block.pre, &block.env, &block.cfg, &block.txs, &THREADS, &label,
+            );
             assert!(out.rejected.is_none(), "{label}: {:?}", out.rejected);
-            assert!(out.txs.iter().all(|t| t.status == ExecStatus::Success), "{label}: every transfer succeeds");
+            assert!(
+                out.txs.iter().all(|t| t.status == ExecStatus::Success),
+                "{label}: every transfer succeeds"
+            );
         }
     }
 }
@@ -38,8 +43,12 @@ fn synthetic_workloads_match_sequential_at_every_conflict_rate() {
 fn erc20_transfers_move_balances_in_the_mapping_the_generator_fills() {
     let params = Params { workload: Workload::Erc20Transfers, txs: 10, conflict_rate: 0.0, seed: 1 };
     let block = generate(&params, Some(&contracts())).unwrap();
-    let out = execute_block(&block.pre, &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs }, &Config::parallel(2))
-        .unwrap();
+    let out = execute_block(
+        &block.pre,
+        &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs },
+        &Config::parallel(2),
+    )
+    .unwrap();
     // Each transfer emits a Transfer event and writes the recipient's balance slot.
     for (tx, result) in block.txs.iter().zip(&out.txs) {
         assert_eq!(result.logs.len(), 1, "one Transfer event");
@@ -49,7 +58,10 @@ fn erc20_transfers_move_balances_in_the_mapping_the_generator_fills() {
             panic!("token changed")
         };
         assert!(storage.get(&erc20_balance_slot(to)).is_some_and(|v| *v >= amount));
-        assert_eq!(storage.get(&erc20_balance_slot(tx.caller)), Some(&(U256::from(1_000_000_000u64) - amount)));
+        assert_eq!(
+            storage.get(&erc20_balance_slot(tx.caller)),
+            Some(&(U256::from(1_000_000_000u64) - amount))
+        );
     }
 }
 
@@ -76,7 +88,8 @@ fn codes(sink: Address, watched: Address) -> Codes {
     balance_reader.extend_from_slice(&[0x31, 0x60, 1, 0x55, 0x00]);
     // Constructor: slot 1 := 1, then return the counter as runtime code.
     let len = counter.len() as u8;
-    let mut initcode = vec![0x60, 1, 0x60, 1, 0x55, 0x60, len, 0x60, 17, 0x60, 0, 0x39, 0x60, len, 0x60, 0, 0xf3];
+    let mut initcode =
+        vec![0x60, 1, 0x60, 1, 0x55, 0x60, len, 0x60, 17, 0x60, 0, 0x39, 0x60, len, 0x60, 0, 0xf3];
     initcode.extend_from_slice(&counter);
     Codes {
         counter: counter.into(),
@@ -189,12 +202,20 @@ fn a_block_where_every_transaction_conflicts_finishes() {
         .map(|i| {
             let caller = synthetic::address(0x11, i);
             pre.insert_account(caller, account(1_000_000_000_000, None), []);
-            TxEnv { caller, gas_limit: 60_000, gas_price: U256::from(1u64), to: Some(target), ..TxEnv::default() }
+            TxEnv {
+                caller,
+                gas_limit: 60_000,
+                gas_price: U256::from(1u64),
+                to: Some(target),
+                ..TxEnv::default()
+            }
         })
         .collect();
     let (env, cfg) = (BlockEnv::default(), CfgEnv::new(Fork::Cancun));
     let out = assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &[2, 8, 16], "all conflicting");
-    let Some(AccountChange::Updated { storage, .. }) = out.changes.get(&target) else { panic!("counter changed") };
+    let Some(AccountChange::Updated { storage, .. }) = out.changes.get(&target) else {
+        panic!("counter changed")
+    };
     assert_eq!(storage.get(&U256::ZERO), Some(&U256::from(200u64)));
 }
 
@@ -209,12 +230,26 @@ fn a_contract_created_where_the_block_already_wrote_falls_back_to_sequential() {
     pre.insert_account(deployer, account(1_000_000_000_000, None), []);
     let c = codes(funder, funder);
     let txs = vec![
-        TxEnv { caller: funder, gas_limit: 21_000, gas_price: U256::from(1u64), to: Some(target), value: U256::from(9u64), ..TxEnv::default() },
-        TxEnv { caller: deployer, gas_limit: 200_000, gas_price: U256::from(1u64), data: c.initcode, ..TxEnv::default() },
+        TxEnv {
+            caller: funder,
+            gas_limit: 21_000,
+            gas_price: U256::from(1u64),
+            to: Some(target),
+            value: U256::from(9u64),
+            ..TxEnv::default()
+        },
+        TxEnv {
+            caller: deployer,
+            gas_limit: 200_000,
+            gas_price: U256::from(1u64),
+            data: c.initcode,
+            ..TxEnv::default()
+        },
     ];
     let (env, cfg) = (BlockEnv::default(), CfgEnv::new(Fork::Cancun));
     assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &THREADS, "fund then deploy");
-    let out = execute_block(&pre, &BlockInput { env: &env, cfg: &cfg, txs: &txs }, &Config::parallel(2)).unwrap();
+    let out =
+        execute_block(&pre, &BlockInput { env: &env, cfg: &cfg, txs: &txs }, &Config::parallel(2)).unwrap();
     assert!(out.stats.fallback.is_some(), "the run reports its fallback: {:?}", out.stats);
     assert_eq!(out.txs[1].created_address, Some(target));
 }
@@ -262,5 +297,8 @@ fn a_store_error_is_returned_not_panicked() {
             other => panic!("{threads} threads: expected the store's error, got {other:?}"),
         }
     }
-    assert!(matches!(execute_block(&store, &input, &Config::sequential()), Err(MpefError::State { tx: 37, .. })));
+    assert!(matches!(
+        execute_block(&store, &input, &Config::sequential()),
+        Err(MpefError::State { tx: 37, .. })
+    ));
 }

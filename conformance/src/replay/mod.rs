@@ -11,6 +11,7 @@
 //! `block_hashes.json`; see the fixtures README, section "mainnet-blocks".
 
 pub mod bloom;
+pub mod parallel;
 pub mod parse;
 pub mod receipt;
 
@@ -127,6 +128,39 @@ pub struct BlockReport {
     /// With a MetisDB (`--db`): the version the block was committed as and its state root,
     /// which must equal the root of the same execution in memory.
     pub db_commit: Option<(u64, B256)>,
+    /// Through MPEF (`--threads`, `--sequential`): its counters and timings.
+    pub mpef: Option<MpefReport>,
+}
+
+/// A block's run through MPEF.
+#[derive(Debug, Clone)]
+pub struct MpefReport {
+    /// The run's counters.
+    pub stats: metisvm_mpef::Stats,
+    /// Seconds executing the transactions in the requested mode.
+    pub seconds: f64,
+    /// Seconds executing them through MPEF's sequential path, run just before on the same
+    /// warm process: the baseline of the speedup.
+    pub sequential_seconds: f64,
+}
+
+impl MpefReport {
+    /// Sequential time over the requested mode's time; `None` for an empty block.
+    pub fn speedup(&self) -> Option<f64> {
+        (self.seconds > 0.0 && self.stats.executions > 0).then(|| self.sequential_seconds / self.seconds)
+    }
+}
+
+/// How `run_blocks_with` runs each block, besides the plain sequential replay.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Compiled code to run (the JIT).
+    pub native: Option<Backend>,
+    /// Also commit each block to a MetisDB under this folder.
+    pub db: Option<PathBuf>,
+    /// Also run each block through MPEF in this mode and require the same receipts, logs and
+    /// state root. Blocks then run one at a time, so parallel timings are the block's own.
+    pub mpef: Option<metisvm_mpef::Mode>,
 }
 
 /// The block folders under `path`: `path` itself when it holds `block.json`, else its
@@ -249,7 +283,7 @@ pub fn execute_block<S: StateReader + StateWriter>(evm: &mut Evm, block: &Block,
 /// The [EIP-4788](https://eips.ethereum.org/EIPS/eip-4788) system call that stores the parent
 /// beacon block root, from Cancun on. It is skipped when the contract is not in the pre-state:
 /// then no transaction of the block reads it, and its changes cannot affect any receipt.
-fn beacon_roots_call<S: StateReader + StateWriter>(
+pub(crate) fn beacon_roots_call<S: StateReader + StateWriter>(
     evm: &mut Evm,
     block: &Block,
     cfg: &CfgEnv,
@@ -311,6 +345,17 @@ pub fn run_block(
     native: Option<&Backend>,
     db: Option<&Path>,
 ) -> Result<BlockReport, InputError> {
+    let options = ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None };
+    run_block_with(dir, skips, &options)
+}
+
+/// [`run_block`] with every option.
+pub fn run_block_with(
+    dir: &Path,
+    skips: &SkipList,
+    options: &ReplayOptions,
+) -> Result<BlockReport, InputError> {
+    let (native, db) = (options.native.as_ref(), options.db.as_deref());
     let started = Instant::now();
     let (block, mut state) = load_block(dir)?;
     let load_seconds = started.elapsed().as_secs_f64();
@@ -327,6 +372,7 @@ pub fn run_block(
         load_seconds,
         exec_seconds: 0.0,
         db_commit: None,
+        mpef: None,
     };
     if let Some(reason) = skips.reason_for(&dir.display().to_string()) {
         report.outcome = Outcome::Skipped(reason.to_string());
@@ -337,13 +383,40 @@ pub fn run_block(
     if let Some(backend) = native {
         evm.set_native_backend(backend.clone());
     }
-    let pre = db.map(|_| state.clone());
+    let pre = (db.is_some() || options.mpef.is_some()).then(|| state.clone());
     let exec = execute_block(&mut evm, &block, &mut state);
     report.exec_seconds = started.elapsed().as_secs_f64();
     let mut problems = check(&block, &exec);
-    if let (Some(db), Some(pre)) = (db, pre) {
+    if let (Some(mode), Some(pre)) = (options.mpef, &pre) {
+        let mut config = metisvm_mpef::Config { mode, native: None };
+        if let Some(backend) = native {
+            config = config.with_native(backend.clone());
+        }
+        let baseline = metisvm_mpef::Config { mode: metisvm_mpef::Mode::Sequential, ..config.clone() };
+        let runs = parallel::run_mpef(&block, pre, &baseline)
+            .and_then(|b| Ok((b, parallel::run_mpef(&block, pre, &config)?)));
+        match runs {
+            Ok((baseline, run)) => {
+                problems.extend(parallel::compare(&exec, &run.exec));
+                let root = state.state_root();
+                if run.post_root != root {
+                    problems.push(format!(
+                        "MPEF post-state root {} differs from the sequential {root}",
+                        run.post_root
+                    ));
+                }
+                report.mpef = Some(MpefReport {
+                    stats: run.stats,
+                    seconds: run.seconds,
+                    sequential_seconds: baseline.seconds,
+                });
+            }
+            Err(e) => problems.push(format!("MPEF: {e}")),
+        }
+    }
+    if let (Some(db), Some(pre)) = (db, &pre) {
         let dir = db.join(block.env.number.to_string());
-        match replay_in_db(&mut evm, &block, &pre, &dir) {
+        match replay_in_db(&mut evm, &block, pre, &dir) {
             Ok((db_exec, committed)) => {
                 if db_exec.gas_used() != exec.gas_used() || db_exec.error != exec.error {
                     problems.push(format!(
@@ -414,16 +487,30 @@ pub fn run_blocks_in(
     db: Option<&Path>,
     on_done: impl Fn(&BlockReport) + Sync,
 ) -> Result<Vec<BlockReport>, InputError> {
-    let results: Vec<Result<BlockReport, InputError>> = dirs
-        .par_iter()
-        .map(|dir| {
-            let report = run_block(dir, skips, native, db);
-            if let Ok(r) = &report {
-                on_done(r);
-            }
-            report
-        })
-        .collect();
+    let options = ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None };
+    run_blocks_with(dirs, skips, &options, on_done)
+}
+
+/// Replays `dirs` per `options`: in parallel across blocks, or one block at a time when
+/// each goes through MPEF (whose workers then have the machine).
+pub fn run_blocks_with(
+    dirs: &[PathBuf],
+    skips: &SkipList,
+    options: &ReplayOptions,
+    on_done: impl Fn(&BlockReport) + Sync,
+) -> Result<Vec<BlockReport>, InputError> {
+    let one = |dir: &PathBuf| {
+        let report = run_block_with(dir, skips, options);
+        if let Ok(r) = &report {
+            on_done(r);
+        }
+        report
+    };
+    let results: Vec<Result<BlockReport, InputError>> = if options.mpef.is_some() {
+        dirs.iter().map(one).collect()
+    } else {
+        dirs.par_iter().map(one).collect()
+    };
     results.into_iter().collect()
 }
 

@@ -77,6 +77,9 @@ pub struct RunOptions {
     pub trace: bool,
     /// Compiled code for the executor (see `metisvm_vm::interpreter::native`).
     pub native: Option<std::sync::Arc<dyn metisvm_vm::interpreter::native::NativeBackend>>,
+    /// Run each case as a one-transaction block through MPEF in this mode (the parallel
+    /// executor's path), instead of calling the interpreter directly.
+    pub mpef: Option<metisvm_mpef::Mode>,
 }
 
 fn file_failure(path: &Path, message: String) -> FileReport {
@@ -147,7 +150,10 @@ pub fn run_file(path: &Path, options: &RunOptions, skips: &SkipList) -> FileRepo
             cases.push(CaseResult { test: name.clone(), fork: fork.clone(), indexes: (0, 0, 0), outcome });
         }
         for case in &parsed.cases {
-            let outcome = run_case(&mut evm, &parsed, case, options.trace);
+            let outcome = match options.mpef {
+                Some(mode) if !options.trace => run_case_mpef(&parsed, case, mode, options.native.as_ref()),
+                _ => run_case(&mut evm, &parsed, case, options.trace),
+            };
             cases.push(CaseResult {
                 test: name.clone(),
                 fork: case.fork.name().to_string(),
@@ -184,6 +190,44 @@ pub fn run_case(evm: &mut Evm, test: &StateTest, case: &Case, trace: bool) -> Ou
         (Ok(out), None) => {
             state.commit(&out.diff);
             out.logs
+        }
+    };
+    check_roots(&state, &logs, case)
+}
+
+/// Runs one case as a block of one transaction through MPEF.
+pub fn run_case_mpef(
+    test: &StateTest,
+    case: &Case,
+    mode: metisvm_mpef::Mode,
+    native: Option<&std::sync::Arc<dyn metisvm_vm::interpreter::native::NativeBackend>>,
+) -> Outcome {
+    let mut state: MemoryState = test.pre.clone();
+    let cfg = test.cfg(case.fork);
+    let tx = match (&case.tx, &case.expect_exception) {
+        (Ok(tx), _) => tx.clone(),
+        (Err(_), Some(_)) => return check_roots(&state, &[], case),
+        (Err(e), None) => return Outcome::Failed(e.to_string()),
+    };
+    let mut config = metisvm_mpef::Config { mode, native: None };
+    if let Some(backend) = native {
+        config = config.with_native(backend.clone());
+    }
+    let txs = [tx];
+    let input = metisvm_mpef::BlockInput { env: &test.block, cfg: &cfg, txs: &txs };
+    let output = match metisvm_mpef::execute_block(&state, &input, &config) {
+        Ok(output) => output,
+        Err(e) => return Outcome::Failed(format!("MPEF: {e}")),
+    };
+    let logs = match (&output.rejected, &case.expect_exception) {
+        (Some(_), Some(_)) => Vec::new(),
+        (Some(r), None) => return Outcome::Failed(format!("unexpected rejection: {}", r.error)),
+        (None, Some(expected)) => {
+            return Outcome::Failed(format!("expected rejection {expected}, but the transaction was valid"))
+        }
+        (None, None) => {
+            state.commit(&output.changes);
+            output.txs.into_iter().next().map(|t| t.logs).unwrap_or_default()
         }
     };
     check_roots(&state, &logs, case)
