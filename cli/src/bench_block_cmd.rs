@@ -76,12 +76,9 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
     if !(0.0..=1.0).contains(&args.conflict) {
         bail!("--conflict: a share between 0 and 1, not {}", args.conflict);
     }
-    let mainnet = args.mainnet.as_ref().map(|dir| {
-        if dir.as_os_str().is_empty() {
-            metisvm_conformance::fixtures::fixture_root().join("mainnet-blocks")
-        } else {
-            dir.clone()
-        }
+    let mainnet = args.mainnet.as_ref().map(|dir| match dir {
+        Some(dir) => dir.clone(),
+        None => metisvm_conformance::fixtures::fixture_root().join("mainnet-blocks"),
     });
     let options = BlockBenchOptions {
         workloads: workloads(&args.workloads)?,

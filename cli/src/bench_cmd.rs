@@ -86,8 +86,9 @@ pub(crate) struct Args {
     pub(crate) workloads: Vec<String>,
     /// `bench block` only: also time the mainnet blocks under this folder (default: the
     /// fixtures' `mainnet-blocks`).
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    pub(crate) mainnet: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    #[allow(clippy::option_option)]
+    pub(crate) mainnet: Option<Option<PathBuf>>,
 }
 
 /// `metisvm bench state`: MetisDB on a large state (see [`metisvm_bench::state_db`]).
