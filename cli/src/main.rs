@@ -10,6 +10,12 @@ mod run_cmd;
 mod statetest_cmd;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc rather than glibc's allocator: MPEF workers free memory other workers
+/// allocated, which stalled them on glibc (measurements in docs/mpef.md). The libraries set
+/// no allocator; an embedding node picks its own.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// MetisVM: an EVM for every Ethereum fork from Frontier to Osaka.

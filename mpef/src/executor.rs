@@ -2,21 +2,26 @@
 //! transaction incarnations against [`TxView`]s and validate them against the multi-version
 //! memory, until every transaction's final incarnation is executed and valid.
 
-use crate::mvmemory::{lock, Location, MvMemory, TxIdx, Write};
+use crate::mvmemory::{lock, owner, Location, MvMemory, TxIdx, Write};
 use crate::scheduler::{Scheduler, Task, Version};
 use crate::view::{Interrupt, TxView, WorkerCodes};
 use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
-use metisvm_vm::{AccountChange, Address, Evm, StateReader, TxError, TxOutcome};
-use std::sync::Mutex;
+use metisvm_vm::{AccountChange, Address, Evm, StateDiff, StateError, StateReader, TxError, TxOutcome};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// Final writes, in block order.
+type Writes = Vec<(Location, Write)>;
 
 /// A transaction's result: executed, or rejected as invalid.
 pub(crate) type TxRun = Result<TxResult, TxError>;
 
 /// How a parallel run ended.
 pub(crate) enum RunEnd {
-    /// Every transaction finished: results in block order, and the memory to read the
-    /// block's changes from.
-    Finished(Vec<TxRun>, MvMemory),
+    /// Every transaction finished: results in block order, the block's changes in disjoint
+    /// parts (one per worker), and the memory to free.
+    Finished(Vec<TxRun>, Vec<StateDiff>, MvMemory),
     /// A transaction needs the sequential path.
     Fallback(&'static str),
 }
@@ -31,6 +36,14 @@ struct Shared<'a, R> {
     /// Per transaction: the recipient whose balance a plain transfer only credits.
     lazy_recipients: Vec<Option<Address>>,
     failure: Mutex<Option<Failure>>,
+    /// Where the block's included transactions end (the first rejected one, or all), known
+    /// once every transaction is final.
+    end: OnceLock<TxIdx>,
+    /// Per worker: the final writes of its range of transactions, sorted by the worker that
+    /// owns their account (see [`gather_changes`]).
+    sorted_writes: Vec<Padded<Mutex<Vec<Writes>>>>,
+    /// Workers that have sorted their range (or given up on a failed run).
+    sorted: AtomicUsize,
 }
 
 /// A worker's own counters (summed at the end, so workers never share a counter's line).
@@ -55,6 +68,7 @@ pub(crate) fn run<R: StateReader + Sync>(
     stats: &mut Stats,
 ) -> Result<RunEnd, MpefError> {
     let len = block.txs.len();
+    let threads = stats.threads.max(1);
     let shared = Shared {
         base,
         block,
@@ -64,18 +78,24 @@ pub(crate) fn run<R: StateReader + Sync>(
         results: (0..len).map(|_| Padded(Mutex::new(None))).collect(),
         lazy_recipients: block.txs.iter().map(|tx| lazy_recipient(block, tx)).collect(),
         failure: Mutex::new(None),
+        end: OnceLock::new(),
+        sorted_writes: (0..threads).map(|_| Padded(Mutex::new(Vec::new()))).collect(),
+        sorted: AtomicUsize::new(0),
     };
-    let threads = stats.threads.max(1);
+    let mut parts = Vec::with_capacity(threads);
     let panicked = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(|| worker(&shared))).collect();
+        let shared = &shared;
+        let handles: Vec<_> =
+            (0..threads).map(|part| scope.spawn(move || worker(shared, part, threads))).collect();
         let mut panicked = None;
         for handle in handles {
             match handle.join() {
-                Ok(counts) => {
+                Ok((counts, part)) => {
                     stats.executions += counts.executions;
                     stats.validations += counts.validations;
                     stats.aborts += counts.aborts;
                     stats.dependency_waits += counts.dependency_waits;
+                    parts.push(part);
                 }
                 Err(payload) => {
                     shared.scheduler.halt();
@@ -100,7 +120,19 @@ pub(crate) fn run<R: StateReader + Sync>(
             None => return Err(MpefError::Internal(format!("transaction {idx} has no result at the end"))),
         }
     }
-    Ok(RunEnd::Finished(results, shared.memory))
+    let mut changes = Vec::with_capacity(threads);
+    for part in parts {
+        match part {
+            Some(Ok(diff)) => changes.push(diff),
+            Some(Err(error)) => {
+                return Err(MpefError::State { tx: shared.end.get().copied().unwrap_or(len), error })
+            }
+            None => {
+                return Err(MpefError::Internal("a worker finished without its part of the changes".into()))
+            }
+        }
+    }
+    Ok(RunEnd::Finished(results, changes, shared.memory))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -133,7 +165,23 @@ fn lazy_recipient(block: &BlockInput<'_>, tx: &metisvm_vm::TxEnv) -> Option<Addr
     simple.then_some(to)
 }
 
-fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) -> Counts {
+/// One worker: tasks until the block is done, then its part of the block's changes (`None`
+/// when the run failed or falls back). A panic in a task is caught and becomes the run's
+/// failure, so the other workers stop instead of waiting for its transaction forever.
+fn worker<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    part: usize,
+    parts: usize,
+) -> (Counts, Option<Result<StateDiff, StateError>>) {
+    let mut counts = Counts::default();
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| run_tasks(shared, &mut counts)));
+    if let Err(payload) = ran {
+        fail(shared, Failure::Error(MpefError::WorkerPanicked(panic_message(payload.as_ref()))));
+    }
+    (counts, gather_changes(shared, part, parts))
+}
+
+fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
     let mut evm = Evm::new();
     evm.defer_coinbase_fee(true);
     if let Some(native) = &shared.config.native {
@@ -141,25 +189,86 @@ fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) -> Counts {
     }
     let codes = WorkerCodes::default();
     let mut task: Option<Task> = None;
-    let mut idle_rounds = 0u32;
-    let mut counts = Counts::default();
+    let mut idle = Backoff::default();
     loop {
         task = match task.take().or_else(|| shared.scheduler.next_task()) {
-            Some(Task::Execute(version)) => execute(shared, &mut evm, &codes, &mut counts, version),
-            Some(Task::Validate(version)) => validate(shared, &mut counts, version),
-            None if shared.scheduler.done() => return counts,
+            Some(Task::Execute(version)) => execute(shared, &mut evm, &codes, counts, version),
+            Some(Task::Validate(version)) => validate(shared, counts, version),
+            None if shared.scheduler.done() => return,
             None => {
-                idle_rounds += 1;
-                if idle_rounds < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
+                idle.wait();
                 continue;
             }
         };
-        idle_rounds = 0;
+        idle = Backoff::default();
     }
+}
+
+/// Waiting for other workers: spin briefly, then give the core away.
+#[derive(Default)]
+struct Backoff(u32);
+
+impl Backoff {
+    fn wait(&mut self) {
+        self.0 += 1;
+        if self.0 < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// Builds worker `part`'s share of the block's changes, in two steps every worker takes at
+/// once:
+///
+/// 1. it moves the final writes of its own range of transactions out of the memory and
+///    sorts them by the worker that owns their account ([`owner`]), keeping block order;
+/// 2. once every worker has sorted, it folds the writes to the accounts it owns, range by
+///    range (so still in block order), into a diff.
+///
+/// No step reads what another worker is still writing, and the parts are disjoint by
+/// account.
+fn gather_changes<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    part: usize,
+    parts: usize,
+) -> Option<Result<StateDiff, StateError>> {
+    // Tasks are over: either every transaction is final, or the run failed (and the
+    // failure was recorded before the scheduler halted).
+    let finished = lock(&shared.failure).is_none();
+    if finished {
+        let end = *shared.end.get_or_init(|| {
+            let results = &shared.results;
+            results.iter().position(|slot| matches!(*lock(slot), Some(Err(_)))).unwrap_or(results.len())
+        });
+        let range = end * part / parts..end * (part + 1) / parts;
+        let mut sorted: Vec<Writes> =
+            (0..parts).map(|_| Vec::with_capacity(3 * range.len() / parts + 4)).collect();
+        for idx in range {
+            for (location, write) in shared.memory.take_writes(idx) {
+                sorted[owner(&shared.memory.account_of(&location), parts)].push((location, write));
+            }
+        }
+        *lock(&shared.sorted_writes[part]) = sorted;
+    }
+    shared.sorted.fetch_add(1, Ordering::AcqRel);
+    if !finished {
+        return None;
+    }
+    let mut idle = Backoff::default();
+    while shared.sorted.load(Ordering::Acquire) < parts {
+        idle.wait();
+    }
+    let mine: Vec<Writes> = shared
+        .sorted_writes
+        .iter()
+        .map(|sorted| lock(sorted).get_mut(part).map(std::mem::take).unwrap_or_default())
+        .collect();
+    // Most accounts take more than one write (a transfer's sender takes its own and the
+    // fee's; a contract takes several slots).
+    let accounts_hint = mine.iter().map(Vec::len).sum::<usize>() / 2;
+    Some(shared.memory.fold_changes(shared.base, mine.into_iter().flatten(), accounts_hint))
 }
 
 fn fail(shared: &Shared<'_, impl StateReader>, failure: Failure) -> Option<Task> {

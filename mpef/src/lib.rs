@@ -225,7 +225,7 @@ pub fn execute_block<R: StateReader + Sync>(
     let Mode::Parallel(threads) = config.mode else { return execute_sequential(base, block, config) };
     let mut stats = Stats { threads: threads.max(1), ..Stats::default() };
     match executor::run(base, block, config, &mut stats)? {
-        executor::RunEnd::Finished(results, memory) => {
+        executor::RunEnd::Finished(results, parts, memory) => {
             let mut txs = Vec::with_capacity(results.len());
             let mut rejected = None;
             for (index, result) in results.into_iter().enumerate() {
@@ -237,9 +237,8 @@ pub fn execute_block<R: StateReader + Sync>(
                     }
                 }
             }
-            let changes =
-                memory.changes(base, txs.len()).map_err(|error| MpefError::State { tx: txs.len(), error })?;
             drop_in_background(memory);
+            let changes = merge(parts);
             Ok(BlockOutput { txs, rejected, changes, stats })
         }
         executor::RunEnd::Fallback(why) => {
@@ -250,6 +249,19 @@ pub fn execute_block<R: StateReader + Sync>(
             Ok(output)
         }
     }
+}
+
+/// One diff from the workers' parts, which are disjoint by account: the largest part
+/// absorbs the others.
+fn merge(mut parts: Vec<StateDiff>) -> StateDiff {
+    parts.sort_by_key(|part| std::cmp::Reverse(part.len()));
+    let mut parts = parts.into_iter();
+    let mut changes = parts.next().unwrap_or_default();
+    changes.reserve(parts.as_slice().iter().map(|part| part.len()).sum());
+    for part in parts {
+        changes.extend(part);
+    }
+    changes
 }
 
 /// A value alone on its cache line. Per-transaction records sit in vectors indexed by

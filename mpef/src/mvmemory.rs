@@ -22,7 +22,9 @@
 use crate::Padded;
 use dashmap::DashMap;
 use hashbrown::DefaultHashBuilder;
-use metisvm_vm::{AccountInfo, Address, Bytes, StateError, StateReader, B256, KECCAK_EMPTY, U256};
+use metisvm_vm::{
+    AccountChange, AccountInfo, Address, Bytes, StateDiff, StateError, StateReader, B256, KECCAK_EMPTY, U256,
+};
 use std::sync::Mutex;
 
 /// A transaction's position in the block.
@@ -131,32 +133,71 @@ impl From<StateError> for ReadError {
     }
 }
 
-/// The writes to one location, sorted by transaction index. Most locations have one or two
-/// writers, so a sorted vector (one small allocation) beats a tree.
-#[derive(Debug, Default)]
-struct Versions(Vec<(TxIdx, Entry)>);
+/// The writes to one location, sorted by transaction index. Most locations have one writer,
+/// held inline; more spill to a sorted vector. Either way, freeing the map at the end of
+/// the block frees no allocation per location.
+#[derive(Debug)]
+enum Versions {
+    One([(TxIdx, Entry); 1]),
+    Many(Vec<(TxIdx, Entry)>),
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Versions::Many(Vec::new())
+    }
+}
 
 impl Versions {
+    fn all(&self) -> &[(TxIdx, Entry)] {
+        match self {
+            Versions::One(one) => one,
+            Versions::Many(many) => many,
+        }
+    }
+
     /// Entries of transactions below `idx`, in increasing order.
     fn below(&self, idx: TxIdx) -> &[(TxIdx, Entry)] {
-        &self.0[..self.0.partition_point(|(k, _)| *k < idx)]
+        let all = self.all();
+        &all[..all.partition_point(|(k, _)| *k < idx)]
     }
 
     fn insert(&mut self, idx: TxIdx, entry: Entry) {
-        match self.0.binary_search_by_key(&idx, |(k, _)| *k) {
-            Ok(at) => self.0[at].1 = entry,
-            Err(at) => self.0.insert(at, (idx, entry)),
+        match self {
+            Versions::Many(many) if many.is_empty() => *self = Versions::One([(idx, entry)]),
+            Versions::One([(k, old)]) if *k == idx => *old = entry,
+            Versions::One(_) => {
+                let Versions::One([first]) = std::mem::take(self) else { unreachable!() };
+                let mut many = Vec::with_capacity(4);
+                many.push(first);
+                *self = Versions::Many(many);
+                self.insert(idx, entry);
+            }
+            Versions::Many(many) => match many.binary_search_by_key(&idx, |(k, _)| *k) {
+                Ok(at) => many[at].1 = entry,
+                Err(at) => many.insert(at, (idx, entry)),
+            },
         }
     }
 
     fn get_mut(&mut self, idx: TxIdx) -> Option<&mut Entry> {
-        let at = self.0.binary_search_by_key(&idx, |(k, _)| *k).ok()?;
-        Some(&mut self.0[at].1)
+        let all = match self {
+            Versions::One(one) => one.as_mut_slice(),
+            Versions::Many(many) => many.as_mut_slice(),
+        };
+        let at = all.binary_search_by_key(&idx, |(k, _)| *k).ok()?;
+        Some(&mut all[at].1)
     }
 
     fn remove(&mut self, idx: TxIdx) {
-        if let Ok(at) = self.0.binary_search_by_key(&idx, |(k, _)| *k) {
-            self.0.remove(at);
+        match self {
+            Versions::One([(k, _)]) if *k == idx => *self = Versions::default(),
+            Versions::One(_) => {}
+            Versions::Many(many) => {
+                if let Ok(at) = many.binary_search_by_key(&idx, |(k, _)| *k) {
+                    many.remove(at);
+                }
+            }
         }
     }
 }
@@ -220,6 +261,15 @@ impl AccountWrites {
     }
 }
 
+/// What the latest incarnation of a transaction read and wrote.
+#[derive(Debug, Default)]
+struct TxRecord {
+    reads: Vec<Read>,
+    /// Each location once, in the order the incarnation produced them (a storage reset
+    /// before the slots written after it).
+    writes: Vec<(Location, Write)>,
+}
+
 /// The block's writes by location, plus what each transaction last read and wrote.
 pub(crate) struct MvMemory {
     data: DashMap<Location, Versions, DefaultHashBuilder>,
@@ -227,8 +277,31 @@ pub(crate) struct MvMemory {
     fees: Vec<Padded<Mutex<Fee>>>,
     /// Code written in the block, by hash (content-addressed, so never stale).
     codes: DashMap<B256, Bytes, DefaultHashBuilder>,
-    last_writes: Vec<Padded<Mutex<Vec<Location>>>>,
-    last_reads: Vec<Padded<Mutex<Vec<Read>>>>,
+    records: Vec<Padded<Mutex<TxRecord>>>,
+}
+
+/// Beyond this many writes, a transaction's old and new write sets are compared through a
+/// hash set rather than by scanning.
+const SCAN_LIMIT: usize = 16;
+
+/// Answers "is this location among `writes`?" in constant time for large write sets.
+struct LocationSet<'a> {
+    writes: &'a [(Location, Write)],
+    set: Option<hashbrown::HashSet<Location>>,
+}
+
+impl<'a> LocationSet<'a> {
+    fn new(writes: &'a [(Location, Write)]) -> Self {
+        let set = (writes.len() > SCAN_LIMIT).then(|| writes.iter().map(|(l, _)| *l).collect());
+        LocationSet { writes, set }
+    }
+
+    fn contains(&self, location: &Location) -> bool {
+        match &self.set {
+            Some(set) => set.contains(location),
+            None => self.writes.iter().any(|(l, _)| l == location),
+        }
+    }
 }
 
 impl MvMemory {
@@ -244,8 +317,7 @@ impl MvMemory {
             coinbase,
             fees: (0..txs).map(|_| Padded(Mutex::new(Fee::None))).collect(),
             codes: DashMap::with_hasher(DefaultHashBuilder::default()),
-            last_writes: (0..txs).map(|_| Padded(Mutex::new(Vec::new()))).collect(),
-            last_reads: (0..txs).map(|_| Padded(Mutex::new(Vec::new()))).collect(),
+            records: (0..txs).map(|_| Padded(Mutex::new(TxRecord::default()))).collect(),
         }
     }
 
@@ -253,42 +325,49 @@ impl MvMemory {
     /// dropping writes of its earlier incarnation that this one did not repeat. Returns
     /// whether it wrote a location the earlier incarnation had not (later transactions that
     /// validated against the old writes must then be validated again).
-    pub(crate) fn record(&self, idx: TxIdx, reads: Vec<Read>, writes: Vec<(Location, Write)>) -> bool {
-        for (_, write) in &writes {
-            if let Write::Account(Some(AccountInfo { code_hash, code: Some(code), .. })) = write {
-                if *code_hash != KECCAK_EMPTY && !self.codes.contains_key(code_hash) {
-                    self.codes.insert(*code_hash, code.clone());
+    pub(crate) fn record(&self, idx: TxIdx, reads: Vec<Read>, mut writes: Vec<(Location, Write)>) -> bool {
+        for (_, write) in &mut writes {
+            // Code goes to the content-addressed map; versions carry only its hash.
+            if let Write::Account(Some(info)) = write {
+                if let Some(code) = info.code.take() {
+                    if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
+                        self.codes.insert(info.code_hash, code);
+                    }
                 }
             }
         }
-        let mut last_writes = lock(&self.last_writes[idx]);
+        let mut record = lock(&self.records[idx]);
+        let old = LocationSet::new(&record.writes);
         let mut wrote_new = false;
-        let mut locations = Vec::with_capacity(writes.len());
-        for (location, write) in writes {
-            wrote_new |= !last_writes.contains(&location);
-            locations.push(location);
+        for (location, write) in &writes {
+            wrote_new |= !old.contains(location);
             match (location, write) {
-                (Location::CoinbaseFee, Write::Credit(fee)) => *lock(&self.fees[idx]) = Fee::Credit(fee),
-                (_, write) => {
-                    self.data.entry(location).or_default().insert(idx, Entry { cell: Cell::Written(write) })
+                (Location::CoinbaseFee, Write::Credit(fee)) => *lock(&self.fees[idx]) = Fee::Credit(*fee),
+                (location, write) => self
+                    .data
+                    .entry(*location)
+                    .or_default()
+                    .insert(idx, Entry { cell: Cell::Written(write.clone()) }),
+            }
+        }
+        if !record.writes.is_empty() {
+            let new = LocationSet::new(&writes);
+            for (stale, _) in record.writes.iter().filter(|(l, _)| !new.contains(l)) {
+                if *stale == Location::CoinbaseFee {
+                    *lock(&self.fees[idx]) = Fee::None;
+                } else if let Some(mut versions) = self.data.get_mut(stale) {
+                    versions.remove(idx);
                 }
             }
         }
-        for stale in last_writes.iter().filter(|l| !locations.contains(l)) {
-            if *stale == Location::CoinbaseFee {
-                *lock(&self.fees[idx]) = Fee::None;
-            } else if let Some(mut versions) = self.data.get_mut(stale) {
-                versions.remove(idx);
-            }
-        }
-        *last_writes = locations;
-        *lock(&self.last_reads[idx]) = reads;
+        record.writes = writes;
+        record.reads = reads;
         wrote_new
     }
 
     /// Turns the last writes of `idx` into ESTIMATE markers (its incarnation was aborted).
     pub(crate) fn mark_estimates(&self, idx: TxIdx) {
-        for location in lock(&self.last_writes[idx]).iter() {
+        for (location, _) in lock(&self.records[idx]).writes.iter() {
             if *location == Location::CoinbaseFee {
                 *lock(&self.fees[idx]) = Fee::Estimate;
             } else if let Some(mut versions) = self.data.get_mut(location) {
@@ -401,8 +480,8 @@ impl MvMemory {
     /// read of the pre-block state stays valid while no lower transaction wrote the location,
     /// which needs no read of the store.
     pub(crate) fn validate<R: StateReader>(&self, base: &R, idx: TxIdx) -> Result<bool, StateError> {
-        let reads = lock(&self.last_reads[idx]);
-        for read in reads.iter() {
+        let record = lock(&self.records[idx]);
+        for read in record.reads.iter() {
             let same = match read {
                 Read::Account(address, origin) => match self.account_writes(*address, idx) {
                     Err(Blocked(_)) => false,
@@ -431,76 +510,131 @@ impl MvMemory {
         Ok(true)
     }
 
-    /// The block's changes from the writes of transactions below `end`, one entry per
-    /// account, ready to commit to a store. One pass over the map gathers each account's
-    /// writes; the store is read only for accounts the block credited without a full write.
-    pub(crate) fn changes<R: StateReader>(
+    /// Moves the final writes of transaction `idx` out, once the run is over.
+    pub(crate) fn take_writes(&self, idx: TxIdx) -> Vec<(Location, Write)> {
+        std::mem::take(&mut lock(&self.records[idx]).writes)
+    }
+
+    /// The account whose changes a write to `location` belongs to.
+    pub(crate) fn account_of(&self, location: &Location) -> Address {
+        match location {
+            Location::CoinbaseFee => self.coinbase,
+            location => location.address(),
+        }
+    }
+
+    /// The changes of a set of accounts, from every final write to them in transaction
+    /// order, ready to commit to a store. Each write updates the account's entry in place;
+    /// the store is read once for an account whose first write in the block is not a full
+    /// value (a credit, a slot, a storage reset), and for code.
+    pub(crate) fn fold_changes<R: StateReader>(
         &self,
         base: &R,
-        end: TxIdx,
-    ) -> Result<metisvm_vm::StateDiff, StateError> {
-        use metisvm_vm::AccountChange;
-        #[derive(Default)]
-        struct Gathered {
-            account: AccountWrites,
-            reset: Option<TxIdx>,
-            slots: Vec<(U256, TxIdx, U256)>,
-        }
-        let mut by_address: hashbrown::HashMap<Address, Gathered> =
-            hashbrown::HashMap::with_capacity(self.data.len());
-        for item in self.data.iter() {
-            let location = *item.key();
-            let below = item.value().below(end);
-            let Some((last, entry)) = below.last() else { continue };
-            if matches!(entry.cell, Cell::Estimate) {
-                return Err(estimate_at_end(Blocked(*last)));
-            }
-            let gathered = by_address.entry(location.address()).or_default();
-            match (location, &entry.cell) {
-                (Location::Storage(_, slot), Cell::Written(Write::Storage(v))) => {
-                    gathered.slots.push((slot, *last, *v))
-                }
-                (Location::StorageReset(_), _) => gathered.reset = Some(*last),
-                (Location::Account(address), _) if address != self.coinbase => {
-                    gathered.account = fold_account(below).map_err(estimate_at_end)?.0;
-                }
-                _ => {}
-            }
-        }
-        let coinbase = self.account_writes(self.coinbase, end).map_err(estimate_at_end)?;
-        if !coinbase.is_empty() {
-            by_address.entry(self.coinbase).or_default().account = coinbase;
-        }
-        let mut diff = metisvm_vm::StateDiff::with_capacity(by_address.len());
-        for (address, gathered) in by_address {
-            let change = match gathered.account.apply(base, address)? {
-                None => AccountChange::Deleted,
-                Some(mut info) => {
-                    if info.code.is_none() {
-                        info.code = Some(match self.code(&info.code_hash) {
-                            Some(code) => code,
-                            None if info.code_hash == KECCAK_EMPTY => Bytes::new(),
-                            None => base.code_by_hash(info.code_hash)?,
-                        });
-                    }
-                    let reset = gathered.reset;
-                    let storage = gathered
-                        .slots
-                        .into_iter()
-                        .filter(|(_, k, _)| reset.is_none_or(|c| *k >= c))
-                        .map(|(slot, _, v)| (slot, v))
-                        .collect();
-                    AccountChange::Updated { info, storage_cleared: reset.is_some(), storage }
+        writes: impl IntoIterator<Item = (Location, Write)>,
+        accounts_hint: usize,
+    ) -> Result<StateDiff, StateError> {
+        let mut diff = StateDiff::with_capacity(accounts_hint);
+        for (location, write) in writes {
+            let address = self.account_of(&location);
+            let change = match diff.entry(address) {
+                hashbrown::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                hashbrown::hash_map::Entry::Vacant(entry) => {
+                    let fresh = || AccountChange::Updated {
+                        info: AccountInfo::default(),
+                        storage_cleared: false,
+                        storage: Default::default(),
+                    };
+                    let before = match &write {
+                        // A full value replaces the account: no need for what it was.
+                        Write::Account(_) => fresh(),
+                        _ => match base.account(address)? {
+                            Some(info) => AccountChange::Updated {
+                                info,
+                                storage_cleared: false,
+                                storage: Default::default(),
+                            },
+                            // A credit brings a missing account into existence.
+                            None if matches!(write, Write::Credit(_)) => fresh(),
+                            None => AccountChange::Deleted,
+                        },
+                    };
+                    entry.insert(before)
                 }
             };
-            diff.insert(address, change);
+            match write {
+                Write::Account(None) => *change = AccountChange::Deleted,
+                Write::Account(Some(new)) => match change {
+                    AccountChange::Updated { info, .. } => *info = new,
+                    AccountChange::Deleted => {
+                        *change = AccountChange::Updated {
+                            info: new,
+                            storage_cleared: true,
+                            storage: Default::default(),
+                        }
+                    }
+                },
+                Write::Credit(credit) => match change {
+                    AccountChange::Updated { info, .. } => info.balance = info.balance.saturating_add(credit),
+                    AccountChange::Deleted => {
+                        // Credited into existence after the block deleted it.
+                        let info = AccountInfo { balance: credit, ..AccountInfo::default() };
+                        *change = AccountChange::Updated {
+                            info,
+                            storage_cleared: true,
+                            storage: Default::default(),
+                        }
+                    }
+                },
+                Write::Storage(value) => {
+                    if let (AccountChange::Updated { storage, .. }, Location::Storage(_, slot)) =
+                        (change, location)
+                    {
+                        storage.insert(slot, value);
+                    }
+                }
+                Write::StorageReset => {
+                    if let AccountChange::Updated { storage_cleared, storage, .. } = change {
+                        storage.clear();
+                        *storage_cleared = true;
+                    }
+                }
+                Write::CodeHash(_) => {}
+            }
+        }
+        for change in diff.values_mut() {
+            if let AccountChange::Updated { info, .. } = change {
+                if info.code.is_none() {
+                    info.code = Some(if info.code_hash == KECCAK_EMPTY {
+                        Bytes::new()
+                    } else if let Some(code) = self.code(&info.code_hash) {
+                        code
+                    } else {
+                        base.code_by_hash(info.code_hash)?
+                    });
+                }
+            }
         }
         Ok(diff)
     }
 }
 
-fn estimate_at_end(Blocked(k): Blocked) -> StateError {
-    StateError(format!("transaction {k} left an unfinished write at the end of the block"))
+/// Which of `parts` workers builds the changes of the account at `address`.
+pub(crate) fn owner(address: &Address, parts: usize) -> usize {
+    if parts <= 1 {
+        return 0;
+    }
+    let word = |at: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&address[at..at + 8]);
+        u64::from_le_bytes(bytes)
+    };
+    // A SplitMix64 finaliser: every address bit reaches the result, so addresses that
+    // differ only in a few bytes (a vanity prefix, a counter) still spread evenly.
+    let mut x = word(0) ^ word(12).rotate_left(32);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    (x % parts as u64) as usize
 }
 
 /// Locks a mutex, ignoring poisoning: a panicking worker is reported by the executor, and

@@ -254,15 +254,18 @@ fn a_contract_created_where_the_block_already_wrote_falls_back_to_sequential() {
     assert_eq!(out.txs[1].created_address, Some(target));
 }
 
-/// A store that fails every read of one account.
+/// A store that fails every read of one account: with an error, or (a bug in a store)
+/// with a panic.
 struct FailingStore {
     inner: MemoryState,
     broken: Address,
+    panics: bool,
 }
 
 impl StateReader for FailingStore {
     fn account(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
         if address == self.broken {
+            assert!(!self.panics, "the store panicked on {address}");
             return Err(StateError("disk on fire".to_string()));
         }
         self.inner.account(address)
@@ -286,7 +289,7 @@ fn a_store_error_is_returned_not_panicked() {
     let params = Params { workload: Workload::RawTransfers, txs: 50, conflict_rate: 0.0, seed: 3 };
     let block = generate(&params, None).unwrap();
     let broken = block.txs[37].to.unwrap();
-    let store = FailingStore { inner: block.pre.clone(), broken };
+    let store = FailingStore { inner: block.pre.clone(), broken, panics: false };
     let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
     for threads in THREADS {
         match execute_block(&store, &input, &Config::parallel(threads)) {
@@ -301,4 +304,22 @@ fn a_store_error_is_returned_not_panicked() {
         execute_block(&store, &input, &Config::sequential()),
         Err(MpefError::State { tx: 37, .. })
     ));
+}
+
+#[test]
+fn a_panicking_worker_stops_the_run_with_an_error() {
+    let params = Params { workload: Workload::RawTransfers, txs: 200, conflict_rate: 0.0, seed: 4 };
+    let block = generate(&params, None).unwrap();
+    let broken = block.txs[111].to.unwrap();
+    let store = FailingStore { inner: block.pre.clone(), broken, panics: true };
+    let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
+    for threads in THREADS {
+        // The other workers must not wait for the panicked worker's transaction forever.
+        match execute_block(&store, &input, &Config::parallel(threads)) {
+            Err(MpefError::WorkerPanicked(message)) => {
+                assert!(message.contains("the store panicked"), "{threads} threads: {message}")
+            }
+            other => panic!("{threads} threads: expected a worker panic, got {other:?}"),
+        }
+    }
 }
