@@ -8,10 +8,11 @@
 
 use metisvm_conformance::replay::{block_dirs, load_block, parallel};
 use metisvm_mpef::synthetic::{generate, Contracts, Params, Workload};
-use metisvm_mpef::{execute_block, BlockInput, BlockOutput, Config, Stats};
+use metisvm_mpef::{execute_block, BlockInput, BlockOutput, Config, PoolError, Stats, WorkerPool};
 use metisvm_state::MemoryState;
 use metisvm_vm::{BlockEnv, CfgEnv, StateReader, StateWriter, TxEnv, B256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What to run.
@@ -33,6 +34,9 @@ pub struct BlockBenchOptions {
     pub contracts: PathBuf,
     /// Mainnet block folders to time too.
     pub mainnet: Option<PathBuf>,
+    /// Run parallel blocks on a [`WorkerPool`] kept across rounds (as a node would), rather
+    /// than on threads started per block.
+    pub pool: bool,
 }
 
 /// The timings of one block.
@@ -82,8 +86,17 @@ fn time_block<R: StateReader + Sync>(
 ) -> anyhow::Result<BlockBenchRow> {
     let sequential = execute_block(base, block, &Config::sequential())?;
     let expected = post_root(pre, &sequential, system_diff);
-    for &threads in &options.threads {
-        let out = execute_block(base, block, &Config::parallel(threads))?;
+    // One pool per thread count, kept across rounds as a node keeps its workers.
+    let configs: Vec<Config> = options
+        .threads
+        .iter()
+        .map(|&threads| match options.pool {
+            true => Ok(Config::parallel(threads).with_pool(Arc::new(WorkerPool::new(threads)?))),
+            false => Ok(Config::parallel(threads)),
+        })
+        .collect::<Result<_, PoolError>>()?;
+    for (&threads, config) in options.threads.iter().zip(&configs) {
+        let out = execute_block(base, block, config)?;
         anyhow::ensure!(
             out.txs == sequential.txs && out.rejected == sequential.rejected,
             "{name}: results on {threads} threads differ from sequential execution"
@@ -103,9 +116,9 @@ fn time_block<R: StateReader + Sync>(
         if timed {
             seq_times.push(t.elapsed().as_secs_f64());
         }
-        for (i, &threads) in options.threads.iter().enumerate() {
+        for (i, config) in configs.iter().enumerate() {
             let t = Instant::now();
-            let out = execute_block(base, block, &Config::parallel(threads))?;
+            let out = execute_block(base, block, config)?;
             if timed {
                 par_times[i].push(t.elapsed().as_secs_f64());
                 last_stats[i] = out.stats;

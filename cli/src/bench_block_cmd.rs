@@ -89,6 +89,7 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
         warmup: args.warmup,
         contracts: benchmarks.join("contracts"),
         mainnet: mainnet.clone(),
+        pool: !args.no_pool,
     };
     let quiet = args.json;
     let progress = |msg: &str| {

@@ -36,9 +36,11 @@ pub(crate) struct Args {
     /// Timed runs of each engine per workload.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub(crate) rounds: usize,
-    /// Add rounds until each engine has spent at least this many seconds in timed runs.
-    #[arg(long, value_name = "SECONDS")]
-    min_time: Option<f64>,
+    /// Add rounds until each engine has spent at least this many seconds in timed runs (0:
+    /// exactly `--rounds`). The default gives microsecond workloads thousands of samples,
+    /// where ten would measure mostly timer and scheduler noise.
+    #[arg(long, default_value_t = 0.05, value_name = "SECONDS")]
+    min_time: f64,
     /// Optimisations the `jit` engine compiles without, comma-separated: fold, jumps,
     /// registers, memory (to measure what each is worth).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
@@ -84,6 +86,10 @@ pub(crate) struct Args {
     /// mainnet blocks only).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub(crate) workloads: Vec<String>,
+    /// `bench block` only: start each parallel block's workers afresh rather than keeping
+    /// them in a pool between blocks (to measure what the pool is worth).
+    #[arg(long)]
+    pub(crate) no_pool: bool,
     /// `bench block` only: also time the mainnet blocks under this folder (default: the
     /// fixtures' `mainnet-blocks`).
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
@@ -180,13 +186,10 @@ fn timing(args: &Args) -> Result<TimingOptions> {
     if args.rounds == 0 {
         bail!("option --rounds: must be at least 1");
     }
-    let min_time = args
-        .min_time
-        .map(|s| {
-            Duration::try_from_secs_f64(s)
-                .map_err(|_| anyhow::anyhow!("option --min-time: {s} is not a duration"))
-        })
-        .transpose()?;
+    let seconds = args.min_time;
+    let min_time = Duration::try_from_secs_f64(seconds)
+        .map_err(|_| anyhow::anyhow!("option --min-time: {seconds} is not a duration"))?;
+    let min_time = (!min_time.is_zero()).then_some(min_time);
     let mut jit_options = metisvm_jit::CompileOptions::default();
     for name in &args.jit_without {
         jit_options =
@@ -238,7 +241,8 @@ fn paths(args: &Args) -> Result<Vec<PathBuf>> {
 
 fn settings(args: &Args, engines: &[EngineKind], options: &LoadOptions) -> String {
     let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
-    let min_time = args.min_time.map(|s| format!(", at least {s} s each")).unwrap_or_default();
+    let min_time =
+        if args.min_time > 0.0 { format!(", at least {} s each", args.min_time) } else { String::new() };
     format!(
         "engines {}; {} rounds{min_time} after {} warm-up run(s), interleaved; revmc and bytecode under {}, \
          state tests under their post forks",

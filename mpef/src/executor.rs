@@ -6,10 +6,12 @@ use crate::mvmemory::{lock, owner, Location, MvMemory, TxIdx, Write};
 use crate::scheduler::{Scheduler, Task, Version};
 use crate::view::{Interrupt, TxView, WorkerCodes};
 use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
-use metisvm_vm::{AccountChange, Address, Evm, StateDiff, StateError, StateReader, TxError, TxOutcome};
+use metisvm_vm::{
+    AccountChange, Address, Evm, SharedCodeCache, StateDiff, StateError, StateReader, TxError, TxOutcome,
+};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Final writes, in block order.
 type Writes = Vec<(Location, Write)>;
@@ -44,6 +46,8 @@ struct Shared<'a, R> {
     sorted_writes: Vec<Padded<Mutex<Vec<Writes>>>>,
     /// Workers that have sorted their range (or given up on a failed run).
     sorted: AtomicUsize,
+    /// Code analyses, made once for all workers.
+    code_analyses: Arc<SharedCodeCache>,
 }
 
 /// A worker's own counters (summed at the end, so workers never share a counter's line).
@@ -81,32 +85,15 @@ pub(crate) fn run<R: StateReader + Sync>(
         end: OnceLock::new(),
         sorted_writes: (0..threads).map(|_| Padded(Mutex::new(Vec::new()))).collect(),
         sorted: AtomicUsize::new(0),
+        code_analyses: Arc::new(SharedCodeCache::new()),
     };
     let mut parts = Vec::with_capacity(threads);
-    let panicked = std::thread::scope(|scope| {
-        let shared = &shared;
-        let handles: Vec<_> =
-            (0..threads).map(|part| scope.spawn(move || worker(shared, part, threads))).collect();
-        let mut panicked = None;
-        for handle in handles {
-            match handle.join() {
-                Ok((counts, part)) => {
-                    stats.executions += counts.executions;
-                    stats.validations += counts.validations;
-                    stats.aborts += counts.aborts;
-                    stats.dependency_waits += counts.dependency_waits;
-                    parts.push(part);
-                }
-                Err(payload) => {
-                    shared.scheduler.halt();
-                    panicked = Some(panic_message(payload.as_ref()));
-                }
-            }
-        }
-        panicked
-    });
-    if let Some(message) = panicked {
-        return Err(MpefError::WorkerPanicked(message));
+    for (counts, part) in run_workers(&shared, threads)? {
+        stats.executions += counts.executions;
+        stats.validations += counts.validations;
+        stats.aborts += counts.aborts;
+        stats.dependency_waits += counts.dependency_waits;
+        parts.push(part);
     }
     match shared.failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(Failure::Error(e)) => return Err(e),
@@ -133,6 +120,47 @@ pub(crate) fn run<R: StateReader + Sync>(
         }
     }
     Ok(RunEnd::Finished(results, changes, shared.memory))
+}
+
+/// What one worker hands back: its counters and its part of the block's changes.
+type WorkerEnd = (Counts, Option<Result<StateDiff, StateError>>);
+
+/// Runs the `threads` workers at once: on the configured pool when it has enough threads,
+/// else on threads started for this block. A worker catches its own panics (see
+/// [`worker`]); one that escapes anyway is returned as an error.
+fn run_workers<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    threads: usize,
+) -> Result<Vec<WorkerEnd>, MpefError> {
+    if let Some(pool) = &shared.config.pool {
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            pool.run_each(threads, |part| worker(shared, part, threads))
+        }));
+        match ran {
+            Ok(Some(ends)) => return Ok(ends),
+            Ok(None) => {}
+            Err(payload) => return Err(MpefError::WorkerPanicked(panic_message(payload.as_ref()))),
+        }
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            (0..threads).map(|part| scope.spawn(move || worker(shared, part, threads))).collect();
+        let mut ends = Vec::with_capacity(threads);
+        let mut panicked = None;
+        for handle in handles {
+            match handle.join() {
+                Ok(end) => ends.push(end),
+                Err(payload) => {
+                    shared.scheduler.halt();
+                    panicked = Some(panic_message(payload.as_ref()));
+                }
+            }
+        }
+        match panicked {
+            Some(message) => Err(MpefError::WorkerPanicked(message)),
+            None => Ok(ends),
+        }
+    })
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -168,11 +196,7 @@ fn lazy_recipient(block: &BlockInput<'_>, tx: &metisvm_vm::TxEnv) -> Option<Addr
 /// One worker: tasks until the block is done, then its part of the block's changes (`None`
 /// when the run failed or falls back). A panic in a task is caught and becomes the run's
 /// failure, so the other workers stop instead of waiting for its transaction forever.
-fn worker<R: StateReader + Sync>(
-    shared: &Shared<'_, R>,
-    part: usize,
-    parts: usize,
-) -> (Counts, Option<Result<StateDiff, StateError>>) {
+fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>, part: usize, parts: usize) -> WorkerEnd {
     let mut counts = Counts::default();
     let ran = std::panic::catch_unwind(AssertUnwindSafe(|| run_tasks(shared, &mut counts)));
     if let Err(payload) = ran {
@@ -184,6 +208,7 @@ fn worker<R: StateReader + Sync>(
 fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
     let mut evm = Evm::new();
     evm.defer_coinbase_fee(true);
+    evm.share_code_analyses(shared.code_analyses.clone());
     if let Some(native) = &shared.config.native {
         evm.set_native_backend(native.clone());
     }

@@ -25,11 +25,13 @@
 mod builder;
 mod executor;
 pub mod mvmemory;
+mod pool;
 pub mod scheduler;
 pub mod synthetic;
 mod view;
 
 pub use builder::{build_block, BuildError, BuiltBlock};
+pub use pool::{PoolError, WorkerPool};
 
 use metisvm_state::Overlay;
 use metisvm_vm::interpreter::native::NativeBackend;
@@ -55,17 +57,26 @@ pub struct Config {
     pub mode: Mode,
     /// Compiled code to run where it has some (the JIT); shared by every worker.
     pub native: Option<Arc<dyn NativeBackend>>,
+    /// Threads to run parallel blocks on; without one (or with too few threads), each
+    /// block starts and ends its own workers.
+    pub pool: Option<Arc<WorkerPool>>,
 }
 
 impl Config {
     /// Sequential execution, interpreter only.
     pub fn sequential() -> Config {
-        Config { mode: Mode::Sequential, native: None }
+        Config { mode: Mode::Sequential, native: None, pool: None }
     }
 
     /// Parallel execution on `threads` workers, interpreter only.
     pub fn parallel(threads: usize) -> Config {
-        Config { mode: Mode::Parallel(threads.max(1)), native: None }
+        Config { mode: Mode::Parallel(threads.max(1)), native: None, pool: None }
+    }
+
+    /// These settings, running parallel blocks on `pool`'s threads.
+    pub fn with_pool(mut self, pool: Arc<WorkerPool>) -> Config {
+        self.pool = Some(pool);
+        self
     }
 
     /// These settings, running compiled code from `native` where it has some.

@@ -1,16 +1,18 @@
 //! Parallel execution equals sequential execution: synthetic workloads at several conflict
-//! rates, random blocks with random conflict patterns, fully conflicting blocks, the
-//! sequential fallback, and store errors, each under several thread counts.
+//! rates (and the Uniswap workload's swaps doing what a swap does), random blocks with random
+//! conflict patterns, fully conflicting blocks, blocks on a worker pool, the sequential
+//! fallback, and store errors, each under several thread counts.
 
 mod common;
 
-use common::{assert_parallel_equals_sequential, contracts_dir};
+use common::{assert_parallel_equals_sequential, contracts_dir, post_state};
+use metisvm_mpef::synthetic::uniswap::{self, Swap};
 use metisvm_mpef::synthetic::{self, erc20_balance_slot, generate, Contracts, Params, Rng, Workload};
-use metisvm_mpef::{execute_block, BlockInput, Config, MpefError};
+use metisvm_mpef::{execute_block, BlockInput, Config, MpefError, WorkerPool};
 use metisvm_state::MemoryState;
 use metisvm_vm::{
-    create_address, AccessListItem, AccountChange, AccountInfo, Address, BlockEnv, Bytes, CfgEnv, ExecStatus,
-    Fork, StateError, StateReader, TxEnv, B256, U256,
+    create_address, keccak256, AccessListItem, AccountChange, AccountInfo, Address, BlockEnv, Bytes, CfgEnv,
+    ExecStatus, Fork, StateError, StateReader, TxEnv, B256, U256,
 };
 
 const THREADS: [usize; 4] = [1, 2, 4, 8];
@@ -62,6 +64,74 @@ fn erc20_transfers_move_balances_in_the_mapping_the_generator_fills() {
             storage.get(&erc20_balance_slot(tx.caller)),
             Some(&(U256::from(1_000_000_000u64) - amount))
         );
+    }
+}
+
+#[test]
+fn uniswap_swaps_succeed_and_move_tokens_between_swappers_and_pools() {
+    let params = Params { workload: Workload::UniswapSwaps, txs: 64, conflict_rate: 0.25, seed: 5 };
+    let block = generate(&params, Some(&contracts())).unwrap();
+    let out = execute_block(
+        &block.pre,
+        &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs },
+        &Config::sequential(),
+    )
+    .unwrap();
+    assert!(out.rejected.is_none(), "{:?}", out.rejected);
+    let post = post_state(&block.pre, &out);
+    let balance = |state: &MemoryState, token: Address, holder: Address| -> i128 {
+        state.storage(token, erc20_balance_slot(holder)).unwrap().to::<i128>()
+    };
+    let delta = |token, holder| balance(&post, token, holder) - balance(&block.pre, token, holder);
+    let pools: Vec<uniswap::Pool> =
+        (0..params.txs.div_ceil(uniswap::SWAPS_PER_POOL)).map(uniswap::pool).collect();
+    // Per pool: swaps, and what its swappers' balances of token0 and token1 moved in all.
+    let mut moved = vec![(0usize, 0i128, 0i128); pools.len()];
+    // At price 1 and this much liquidity: a sell of 2000 pays the 0.3% fee (6) and gets 1993
+    // for the 1994 left (the pool rounds against the swapper); a buy of 1000 pays 1001 for
+    // it (rounded up) plus a fee of 4.
+    let (sell, sell_out) = (i128::from(uniswap::SELL_AMOUNT), 1993);
+    let (buy, buy_in) = (i128::from(uniswap::BUY_AMOUNT), 1005);
+    let swap_topic = keccak256("Swap(address,address,int256,int256,uint160,uint128,int24)");
+    for (i, (tx, result)) in block.txs.iter().zip(&out.txs).enumerate() {
+        assert_eq!(result.status, ExecStatus::Success, "swap {i}: {:?}", result.output);
+        assert!(result.gas_used > 100_000, "swap {i}: a real swap, not an early return");
+        let p = pools.iter().position(|p| Some(p.single_swap) == tx.to).expect("a pool's SingleSwap");
+        let (d0, d1) = (delta(pools[p].token0, tx.caller), delta(pools[p].token1, tx.caller));
+        let expected = match Swap::of_call(&tx.data).unwrap() {
+            Swap::SellToken0 => (-sell, sell_out),
+            Swap::SellToken1 => (sell_out, -sell),
+            Swap::BuyToken0 => (buy, -buy_in),
+            Swap::BuyToken1 => (-buy_in, buy),
+        };
+        assert_eq!((d0, d1), expected, "swap {i}: the swapper's token0 and token1");
+        let swap_events: Vec<&Address> = result
+            .logs
+            .iter()
+            .filter(|l| l.topics.first() == Some(&swap_topic))
+            .map(|l| &l.address)
+            .collect();
+        assert_eq!(swap_events, [&pools[p].address], "swap {i}: one Swap event, from its pool");
+        moved[p].0 += 1;
+        moved[p].1 += d0;
+        moved[p].2 += d1;
+    }
+    // Conflicting swaps went to the hot pool 0; the others were spread over all pools.
+    assert!(moved[0].0 > uniswap::SWAPS_PER_POOL, "pool 0 is hot: {:?}", moved[0]);
+    assert!(moved[1..].iter().all(|m| m.0 <= uniswap::SWAPS_PER_POOL));
+    for (pool, (swaps, d0, d1)) in pools.iter().zip(moved) {
+        // Tokens are conserved: what the swappers gained the pool lost, and the other way
+        // round; the SingleSwap contract keeps nothing.
+        assert_eq!(delta(pool.token0, pool.address), -d0, "{pool:?}");
+        assert_eq!(delta(pool.token1, pool.address), -d1, "{pool:?}");
+        for token in [pool.token0, pool.token1] {
+            assert_eq!(balance(&post, token, pool.single_swap), 0);
+        }
+        // The price moved where anyone swapped; no swap crossed the position's ticks.
+        let sqrt_price =
+            post.storage(pool.address, U256::ZERO).unwrap() & ((U256::from(1) << 160) - U256::from(1));
+        assert_eq!(sqrt_price != U256::from(1) << 96, swaps > 0, "{pool:?}: {swaps} swaps");
+        assert_eq!(post.storage(pool.address, U256::from(4)).unwrap(), U256::from(uniswap::POOL_LIQUIDITY));
     }
 }
 
@@ -313,13 +383,68 @@ fn a_panicking_worker_stops_the_run_with_an_error() {
     let broken = block.txs[111].to.unwrap();
     let store = FailingStore { inner: block.pre.clone(), broken, panics: true };
     let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
+    let pool = std::sync::Arc::new(WorkerPool::new(4).unwrap());
     for threads in THREADS {
-        // The other workers must not wait for the panicked worker's transaction forever.
-        match execute_block(&store, &input, &Config::parallel(threads)) {
-            Err(MpefError::WorkerPanicked(message)) => {
-                assert!(message.contains("the store panicked"), "{threads} threads: {message}")
+        // The other workers must not wait for the panicked worker's transaction forever,
+        // on threads of its own or on a pool (which stays usable afterwards).
+        for config in [Config::parallel(threads), Config::parallel(threads).with_pool(pool.clone())] {
+            match execute_block(&store, &input, &config) {
+                Err(MpefError::WorkerPanicked(message)) => {
+                    assert!(message.contains("the store panicked"), "{threads} threads: {message}")
+                }
+                other => panic!("{threads} threads: expected a worker panic, got {other:?}"),
             }
-            other => panic!("{threads} threads: expected a worker panic, got {other:?}"),
         }
     }
+    assert_eq!(pool.runs(), 3, "1, 2 and 4 workers ran on the pool");
+    let healthy = execute_block(&block.pre, &input, &Config::parallel(4).with_pool(pool.clone())).unwrap();
+    assert_eq!(healthy.txs, execute_block(&block.pre, &input, &Config::sequential()).unwrap().txs);
+}
+
+#[test]
+fn blocks_on_a_worker_pool_match_sequential_and_a_busy_pool_is_not_shared() {
+    let contracts = contracts();
+    let pool = std::sync::Arc::new(WorkerPool::new(2).unwrap());
+    let blocks: Vec<_> = [Workload::Mixed, Workload::UniswapSwaps, Workload::DependentChain]
+        .into_iter()
+        .map(|workload| {
+            generate(&Params { workload, txs: 80, conflict_rate: 0.2, seed: 11 }, Some(&contracts)).unwrap()
+        })
+        .collect();
+    let run = |block: &synthetic::SyntheticBlock, config: &Config| {
+        let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
+        execute_block(&block.pre, &input, config).unwrap()
+    };
+    // One pool for several blocks in a row, as a node keeps its workers.
+    for round in 0..2 {
+        for (i, block) in blocks.iter().enumerate() {
+            let expected = run(block, &Config::sequential());
+            let pooled = run(block, &Config::parallel(2).with_pool(pool.clone()));
+            assert_eq!(pooled.txs, expected.txs, "block {i}, round {round}: results");
+            assert_eq!(
+                post_state(&block.pre, &pooled).state_root(),
+                post_state(&block.pre, &expected).state_root(),
+                "block {i}, round {round}: post-state root"
+            );
+        }
+    }
+    assert_eq!(pool.runs(), 2 * blocks.len());
+    // Blocks submitted from several threads at once: one gets the pool, the others start
+    // their own workers; none waits on another's (which could deadlock), and all are right.
+    let before = pool.runs();
+    std::thread::scope(|scope| {
+        for block in &blocks {
+            let pool = pool.clone();
+            scope.spawn(move || {
+                let expected = run(block, &Config::sequential());
+                let pooled = run(block, &Config::parallel(2).with_pool(pool));
+                assert_eq!(pooled.txs, expected.txs);
+            });
+        }
+    });
+    assert!((before + 1..=before + blocks.len()).contains(&pool.runs()));
+    // More workers than the pool has threads: the block starts its own.
+    let wide = run(&blocks[0], &Config::parallel(4).with_pool(pool.clone()));
+    assert_eq!(wide.txs, run(&blocks[0], &Config::sequential()).txs);
+    assert!(pool.runs() <= before + blocks.len());
 }

@@ -22,7 +22,7 @@ pub mod transaction;
 pub mod validation;
 
 pub use env::{AccessListItem, Authorization, BlobSchedule, BlockEnv, CfgEnv, TxEnv};
-pub use evm::{create2_address, create_address, Evm, ExecStatus, TxOutcome};
+pub use evm::{create2_address, create_address, Evm, ExecStatus, SharedCodeCache, TxOutcome};
 pub use fork::Fork;
 pub use interpreter::HaltReason;
 pub use journal::Log;

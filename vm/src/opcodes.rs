@@ -49,9 +49,12 @@ const fn op(name: &'static str, inputs: u8, outputs: u8, base_gas: u16, since: F
 #[allow(missing_docs)]
 pub mod code {
     pub const STOP: u8 = 0x00;
+    pub const JUMP: u8 = 0x56;
+    pub const JUMPI: u8 = 0x57;
     pub const JUMPDEST: u8 = 0x5b;
     pub const PUSH0: u8 = 0x5f;
     pub const PUSH1: u8 = 0x60;
+    pub const PUSH2: u8 = 0x61;
     pub const PUSH32: u8 = 0x7f;
     pub const DUP1: u8 = 0x80;
     pub const SWAP1: u8 = 0x90;

@@ -182,3 +182,46 @@ fn random_programs_match_step_by_step_execution() {
         assert_same_at_every_gas(&code, Fork::Cancun, needed + 5);
     }
 }
+
+#[test]
+fn fused_push_and_jump_pairs_behave_as_their_two_instructions() {
+    // 0: PUSH1 6, 2: JUMP (fused) -> 3: INVALID padding, 6: JUMPDEST, 7: PUSH1 1,
+    // 9: PUSH2 0x0010, 12: JUMPI (fused, taken), 13: STOP, 16: JUMPDEST, 17: PUSH1 0,
+    // 19: PUSH1 0x17, 21: JUMPI (fused, not taken), 22: PUSH1 42, 24: PUSH1 0, 26: SSTORE,
+    // 27: STOP.
+    let code = [
+        0x60, 6, 0x56, 0xfe, 0xfe, 0xfe, 0x5b, 0x60, 1, 0x61, 0x00, 0x10, 0x57, 0x00, 0xfe, 0xfe, 0x5b, 0x60,
+        0, 0x60, 0x17, 0x57, 0x60, 42, 0x60, 0, 0x55, 0x00,
+    ];
+    let outcomes = assert_same_at_every_gas(&code, Fork::Cancun, 22_200);
+    let done = &outcomes[22_200];
+    assert_eq!(halted(done), None);
+    let stored = done.diff.values().find_map(|change| match change {
+        metisvm_vm::AccountChange::Updated { storage, .. } => storage.get(&U256::ZERO).copied(),
+        _ => None,
+    });
+    assert_eq!(stored, Some(U256::from(42)), "the not-taken JUMPI falls through to the SSTORE");
+}
+
+#[test]
+fn fused_jumps_to_bad_destinations_halt_like_jump() {
+    // PUSH1 3, JUMP: 3 is past the end (the implicit STOP is no JUMPDEST).
+    let past_end = [0x60, 3, 0x56];
+    assert_eq!(
+        halted(&assert_same_at_every_gas(&past_end, Fork::Cancun, 20)[20]),
+        Some(HaltReason::InvalidJump)
+    );
+    // PUSH1 1, PUSH1 6, JUMPI: 6 holds a 0x5b byte, but inside the data of the PUSH2 at 5.
+    let into_data = [0x60, 1, 0x60, 6, 0x57, 0x61, 0x5b, 0x5b, 0x00];
+    assert_eq!(
+        halted(&assert_same_at_every_gas(&into_data, Fork::Cancun, 30)[30]),
+        Some(HaltReason::InvalidJump)
+    );
+    // A fused JUMP with an empty stack under it still needs no items: PUSH1 4, JUMP,
+    // INVALID, JUMPDEST, POP (underflow in the landing block).
+    let underflow = [0x60, 4, 0x56, 0xfe, 0x5b, 0x50, 0x00];
+    assert_eq!(
+        halted(&assert_same_at_every_gas(&underflow, Fork::Cancun, 30)[30]),
+        Some(HaltReason::StackUnderflow)
+    );
+}

@@ -388,7 +388,7 @@ pub fn run_block_with(
     report.exec_seconds = started.elapsed().as_secs_f64();
     let mut problems = check(&block, &exec);
     if let (Some(mode), Some(pre)) = (options.mpef, &pre) {
-        let mut config = metisvm_mpef::Config { mode, native: None };
+        let mut config = metisvm_mpef::Config { mode, native: None, pool: None };
         if let Some(backend) = native {
             config = config.with_native(backend.clone());
         }

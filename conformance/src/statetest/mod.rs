@@ -209,7 +209,7 @@ pub fn run_case_mpef(
         (Err(_), Some(_)) => return check_roots(&state, &[], case),
         (Err(e), None) => return Outcome::Failed(e.to_string()),
     };
-    let mut config = metisvm_mpef::Config { mode, native: None };
+    let mut config = metisvm_mpef::Config { mode, native: None, pool: None };
     if let Some(backend) = native {
         config = config.with_native(backend.clone());
     }

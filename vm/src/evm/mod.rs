@@ -40,6 +40,52 @@ pub const MAX_BLOBS_PER_TX_OSAKA: usize = 6;
 #[derive(Default)]
 pub struct CodeCache {
     map: HashMap<(B256, Fork), Arc<AnalyzedCode>>,
+    shared: Option<Arc<SharedCodeCache>>,
+}
+
+/// Analyses several executors share, one per thread (the parallel executor's workers), so
+/// that a code is analysed once rather than once per thread.
+///
+/// Each executor still keeps its own copy of what it takes from here: frames clone the
+/// analysis handle on every call, and a handle shared between threads would have its
+/// reference count bounce between their cores. Copying a finished analysis costs a few
+/// memory copies; analysing costs a pass over every byte.
+#[derive(Default)]
+pub struct SharedCodeCache {
+    map: std::sync::RwLock<HashMap<(B256, Fork), Arc<AnalyzedCode>>>,
+}
+
+impl SharedCodeCache {
+    /// An empty cache.
+    pub fn new() -> SharedCodeCache {
+        SharedCodeCache::default()
+    }
+
+    /// Number of analyses held.
+    pub fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A private copy of the analysis of `code` under `fork`, analysed here if no thread
+    /// has done so yet.
+    fn copy_or_analyze(&self, hash: B256, code: &Bytes, fork: Fork) -> AnalyzedCode {
+        let key = (hash, fork);
+        if let Some(found) = self.map.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return AnalyzedCode::clone(found);
+        }
+        let analyzed = AnalyzedCode::new(code.clone(), fork);
+        self.map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert_with(|| Arc::new(analyzed.clone()));
+        analyzed
+    }
 }
 
 impl CodeCache {
@@ -48,8 +94,13 @@ impl CodeCache {
         if let Some(c) = self.map.get(&(hash, fork)) {
             return c.clone();
         }
-        let analyzed = Arc::new(AnalyzedCode::new(code.clone(), fork));
-        if hash != KECCAK_EMPTY || code.is_empty() {
+        // Code without a hash of its own (init code) is never cached.
+        let cacheable = hash != KECCAK_EMPTY || code.is_empty();
+        let analyzed = match &self.shared {
+            Some(shared) if cacheable => Arc::new(shared.copy_or_analyze(hash, code, fork)),
+            _ => Arc::new(AnalyzedCode::new(code.clone(), fork)),
+        };
+        if cacheable {
             self.map.insert((hash, fork), analyzed.clone());
         }
         analyzed
@@ -179,6 +230,11 @@ impl Evm {
     /// EIP-161 is handled here too: it touches the coinbase, which may delete it.
     pub fn defer_coinbase_fee(&mut self, defer: bool) {
         self.defer_coinbase_fee = defer;
+    }
+
+    /// Takes analyses from `shared` (and adds its own there) before analysing code itself.
+    pub fn share_code_analyses(&mut self, shared: Arc<SharedCodeCache>) {
+        self.code_cache.shared = Some(shared);
     }
 
     /// Number of analysed codes cached.

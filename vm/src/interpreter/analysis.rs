@@ -26,6 +26,17 @@
 //!   [`AnalyzedCode::prepaid_after`]).
 //! - A block containing an opcode the fork lacks is marked as failing its check, so it always
 //!   runs step by step.
+//!
+//! # Fused jumps
+//!
+//! Compilers emit most jumps as a PUSH1 or PUSH2 of the destination right before the JUMP or
+//! JUMPI. Checked block by block, such a pair needs no stack traffic: the loop can read the
+//! destination from the code and jump. [`AnalyzedCode::dispatch`] is a copy of the padded
+//! code in which the PUSH opcode of each such pair is replaced by one of the `FUSED_*`
+//! opcodes below. Those values are undefined in every fork, and a real undefined opcode
+//! never reaches the block-checked loop (its block runs step by step), so the loop can give
+//! them their own arms. The pair is one instruction only there: the step-by-step loop, the
+//! tracer and compiled code read the original bytes.
 
 use super::table::{self, UNDEFINED};
 use crate::fork::Fork;
@@ -132,6 +143,8 @@ pub const fn ends_block(op: u8) -> bool {
 pub struct AnalyzedCode {
     original: Bytes,
     padded: Box<[u8]>,
+    /// `padded` with fused jumps, for the block-checked loop (see the module docs).
+    dispatch: Box<[u8]>,
     /// Indexed by pc, one past the end included; meaningful only where a block starts.
     blocks: Box<[PackedBlock]>,
     /// The blocks that do not fit a [`PackedBlock`], by first pc.
@@ -143,6 +156,39 @@ pub struct AnalyzedCode {
 
 /// Bytes of zero padding after the code: a PUSH32 at the last byte plus the STOP after it.
 const PADDING: usize = 33;
+
+/// In [`AnalyzedCode::dispatch`]: PUSH1 followed by JUMP.
+pub(crate) const FUSED_PUSH1_JUMP: u8 = 0x0c;
+/// PUSH2 followed by JUMP.
+pub(crate) const FUSED_PUSH2_JUMP: u8 = 0x0d;
+/// PUSH1 followed by JUMPI.
+pub(crate) const FUSED_PUSH1_JUMPI: u8 = 0x0e;
+/// PUSH2 followed by JUMPI.
+pub(crate) const FUSED_PUSH2_JUMPI: u8 = 0x0f;
+
+/// The padded code with every PUSH1/PUSH2 that feeds a JUMP or JUMPI replaced by its fused
+/// opcode (see the module docs).
+fn fuse_jumps(padded: &[u8], len: usize) -> Box<[u8]> {
+    use crate::opcodes::code::{JUMP, JUMPI, PUSH2};
+    let mut dispatch = padded.to_vec();
+    let mut pc = 0;
+    while pc < len {
+        let op = padded[pc];
+        let next = pc + 1 + immediate_len(op);
+        // The padding is zeros (STOP), so a pair cut by the end of the code never matches.
+        if (op == PUSH1 || op == PUSH2) && next < len {
+            dispatch[pc] = match (op, padded[next]) {
+                (PUSH1, JUMP) => FUSED_PUSH1_JUMP,
+                (PUSH2, JUMP) => FUSED_PUSH2_JUMP,
+                (PUSH1, JUMPI) => FUSED_PUSH1_JUMPI,
+                (PUSH2, JUMPI) => FUSED_PUSH2_JUMPI,
+                _ => op,
+            };
+        }
+        pc = next;
+    }
+    dispatch.into_boxed_slice()
+}
 
 impl AnalyzedCode {
     /// Analyses `code` for execution under `fork`.
@@ -165,9 +211,11 @@ impl AnalyzedCode {
             blocks[pc as usize] = packed;
         }
         let starts = found.iter().map(|&(pc, _)| pc).collect();
+        let dispatch = fuse_jumps(&padded, code.len());
         AnalyzedCode {
             original: code,
             padded: padded.into_boxed_slice(),
+            dispatch,
             blocks: blocks.into_boxed_slice(),
             wide: wide.into_boxed_slice(),
             starts,
@@ -250,6 +298,11 @@ impl AnalyzedCode {
     #[inline]
     pub fn padded(&self) -> &[u8] {
         &self.padded
+    }
+
+    /// The padded code with fused jumps: what the block-checked loop dispatches on.
+    pub(crate) fn dispatch(&self) -> &[u8] {
+        &self.dispatch
     }
 
     /// Code length without padding.
@@ -368,6 +421,23 @@ mod tests {
         assert!(!code.is_jumpdest(5));
         assert!(!code.is_jumpdest(600));
         assert_eq!(code.padded().len(), 6 + PADDING);
+    }
+
+    #[test]
+    fn push_and_jump_pairs_are_fused_only_in_the_dispatch_copy() {
+        // 0: PUSH2 0x0056 (its data holds a JUMP byte), 3: JUMP -> fused;
+        // 4: PUSH1 9, 6: JUMPI -> fused; 7: PUSH3 .. (not fused), 11: JUMP;
+        // 12: PUSH1 then the end of code: no JUMP after it.
+        let code = analyze(&[0x61, 0x00, 0x56, 0x56, 0x60, 9, 0x57, 0x62, 0, 0, 1, 0x56, 0x60, 0x56]);
+        let dispatch = code.dispatch();
+        assert_eq!(dispatch[0], FUSED_PUSH2_JUMP);
+        assert_eq!(dispatch[4], FUSED_PUSH1_JUMPI);
+        assert_eq!(dispatch[7], 0x62);
+        assert_eq!(dispatch[12], 0x60);
+        // Everything else, padding included, is the code as it was.
+        let changed: Vec<usize> = (0..dispatch.len()).filter(|&i| dispatch[i] != code.padded()[i]).collect();
+        assert_eq!(changed, vec![0, 4]);
+        assert_eq!(code.padded()[0], 0x61);
     }
 
     #[test]

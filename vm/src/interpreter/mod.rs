@@ -473,7 +473,9 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool, const ONE: bool>(f: &mut Fram
     let table = table::for_fork(cx.fork);
     let code = f.code.clone();
     debug_assert!(!BLOCKS || code.fork() == cx.fork);
-    let bytes = code.padded();
+    // Block by block, fused PUSH-and-jump pairs run as one instruction; every other mode
+    // needs each instruction on its own (see [`analysis`]'s fused jumps).
+    let bytes = if BLOCKS && !TRACE && !ONE { code.dispatch() } else { code.padded() };
     let blocks = code.blocks();
     let base = bytes.as_ptr();
     debug_assert!(f.pc < bytes.len());
@@ -604,6 +606,43 @@ fn run_loop<const BLOCKS: bool, const TRACE: bool, const ONE: bool>(f: &mut Fram
                     }
                     Jump::Invalid => break 'step StepEnd::Halt(HaltReason::InvalidJump),
                 },
+                // Only in `dispatch` code, so only with BLOCKS (see [`analysis`]): a PUSH1 or
+                // PUSH2 and the JUMP or JUMPI after it. The block check covered both.
+                analysis::FUSED_PUSH1_JUMP..=analysis::FUSED_PUSH2_JUMPI => {
+                    let wide = op == analysis::FUSED_PUSH2_JUMP || op == analysis::FUSED_PUSH2_JUMPI;
+                    // SAFETY: the pair lies inside the code, its jump opcode included.
+                    let dest = unsafe {
+                        if wide {
+                            u16::from_be_bytes([*ip, *ip.add(1)]) as usize
+                        } else {
+                            *ip as usize
+                        }
+                    };
+                    // SAFETY: past the immediate and the jump opcode, both inside the code.
+                    ip = unsafe { ip.add(usize::from(wide) + 2) };
+                    let conditional = op >= analysis::FUSED_PUSH1_JUMPI;
+                    let taken = !conditional || {
+                        let cond = s.pop_limbs().into_limbs();
+                        (cond[0] | cond[1] | cond[2] | cond[3]) != 0
+                    };
+                    if taken {
+                        match blocks.get(dest) {
+                            Some(&block) if block.is_jumpdest() => {
+                                match land::<BLOCKS>(&code, block, dest, &mut gas, s.len()) {
+                                    // SAFETY: a JUMPDEST's position plus one, inside the code.
+                                    Some(next) => ip = unsafe { base.add(next) },
+                                    None => break 'step StepEnd::Steps(dest),
+                                }
+                            }
+                            _ => break 'step StepEnd::Halt(HaltReason::InvalidJump),
+                        }
+                    } else if unsafe { *ip } != JUMPDEST
+                        && !enter_block(&code, blocks, pc!(), &mut gas, s.len())
+                    {
+                        // SAFETY (of the read above): `ip` is inside the padded code.
+                        break 'step StepEnd::Steps(pc!());
+                    }
+                }
                 0x58 => s.push(U256::from(pc!() - 1)),
                 0x5a => {
                     s.push(U256::from(gas));

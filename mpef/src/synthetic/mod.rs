@@ -12,13 +12,21 @@
 //!   one's sender: every transaction reads the slot the one before wrote. No parallelism to
 //!   find; it measures what speculation costs.
 //! - [`Workload::Mixed`]: raw and ERC-20 transfers, interleaved at random.
+//! - [`Workload::UniswapSwaps`]: Uniswap V3 swaps through the periphery's `SwapRouter`, on
+//!   pools laid out in storage as if deployed and given liquidity (see [`uniswap`]). Pools
+//!   hold [`uniswap::SWAPS_PER_POOL`] swaps each, spread round-robin through the block so that
+//!   the swaps of one pool lie far apart. Swaps on one pool always conflict, since each moves
+//!   its price; a conflicting transaction swaps on the hot pool 0 instead of its own, so at
+//!   conflict rate 1 the block is one serial chain on one pool.
 //!
-//! Every generated state pays fees (base fee plus a tip), so the coinbase is credited by every
-//! transaction, as on a real chain.
+//! Every transaction comes from its own sender, and every generated state pays fees (base fee
+//! plus a tip), so the coinbase is credited by every transaction, as on a real chain.
 
 use metisvm_state::MemoryState;
 use metisvm_vm::{keccak256, AccountInfo, Address, BlockEnv, Bytes, CfgEnv, Fork, TxEnv, KECCAK_EMPTY, U256};
 use std::path::{Path, PathBuf};
+
+pub mod uniswap;
 
 /// A small deterministic generator (SplitMix64), so a seed always gives the same block.
 #[derive(Debug, Clone)]
@@ -61,12 +69,19 @@ pub enum Workload {
     DependentChain,
     /// Raw and ERC-20 transfers mixed.
     Mixed,
+    /// Uniswap V3 swaps, in clusters of a few swaps per pool.
+    UniswapSwaps,
 }
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 4] =
-        [Workload::RawTransfers, Workload::Erc20Transfers, Workload::DependentChain, Workload::Mixed];
+    pub const ALL: [Workload; 5] = [
+        Workload::RawTransfers,
+        Workload::Erc20Transfers,
+        Workload::DependentChain,
+        Workload::Mixed,
+        Workload::UniswapSwaps,
+    ];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -75,6 +90,7 @@ impl Workload {
             Workload::Erc20Transfers => "erc20-transfers",
             Workload::DependentChain => "dependent-chain",
             Workload::Mixed => "mixed",
+            Workload::UniswapSwaps => "uniswap-swaps",
         }
     }
 
@@ -89,11 +105,24 @@ impl Workload {
     }
 }
 
-/// Compiled contracts read from the shared benchmarks folder.
+/// Compiled contracts read from the shared benchmarks folder: runtime code, with the
+/// immutables of the Uniswap contracts still the placeholder values they were compiled with
+/// (the generator patches them per deployment, see [`uniswap`]).
 #[derive(Debug, Clone)]
 pub struct Contracts {
-    /// Runtime code of `ERC20Token` (OpenZeppelin-style; balances in the mapping at slot 0).
+    /// `ERC20Token` (OpenZeppelin-style; balances in the mapping at slot 0, allowances at
+    /// slot 1, total supply at slot 2).
     pub erc20: Bytes,
+    /// `UniswapV3Pool`.
+    pub uniswap_pool: Bytes,
+    /// `UniswapV3Factory`.
+    pub uniswap_factory: Bytes,
+    /// The periphery's `SwapRouter`.
+    pub swap_router: Bytes,
+    /// `SingleSwap`: one pool's two tokens and fee in storage, swaps through the router.
+    pub single_swap: Bytes,
+    /// `WETH9`.
+    pub weth9: Bytes,
 }
 
 /// A contract file that cannot be used.
@@ -109,7 +138,14 @@ pub struct ContractError {
 impl Contracts {
     /// Reads the contracts from `dir` (`../shared/benchmarks/contracts`).
     pub fn load(dir: &Path) -> Result<Contracts, ContractError> {
-        Ok(Contracts { erc20: read_hex(&dir.join("ERC20Token.hex"))? })
+        Ok(Contracts {
+            erc20: read_hex(&dir.join("ERC20Token.hex"))?,
+            uniswap_pool: read_hex(&dir.join("UniswapV3Pool.hex"))?,
+            uniswap_factory: read_hex(&dir.join("UniswapV3Factory.hex"))?,
+            swap_router: read_hex(&dir.join("SwapRouter.hex"))?,
+            single_swap: read_hex(&dir.join("SingleSwap.hex"))?,
+            weth9: read_hex(&dir.join("WETH9.hex"))?,
+        })
     }
 }
 
@@ -205,12 +241,37 @@ pub fn generate(params: &Params, contracts: Option<&Contracts>) -> Result<Synthe
     }
     let mut rng = Rng::new(params.seed);
     let mut pre = MemoryState::new();
-    let n = params.txs;
     let ether = U256::from(10u64).pow(U256::from(18));
-    for i in 0..n {
+    for i in 0..params.txs {
         let info = AccountInfo { balance: ether * U256::from(100u64), ..AccountInfo::default() };
         pre.insert_account(address(SENDER, i), info, []);
     }
+    let txs = match (params.workload, contracts) {
+        (Workload::UniswapSwaps, Some(c)) => uniswap::swaps(&mut pre, c, params, &mut rng)?,
+        _ => transfers(&mut pre, contracts, params, &mut rng),
+    };
+    let env = BlockEnv {
+        number: 20_000_000,
+        coinbase: COINBASE,
+        timestamp: 1_710_338_135,
+        gas_limit: u64::MAX / 2,
+        base_fee: U256::from(BASE_FEE),
+        excess_blob_gas: Some(0),
+        ..BlockEnv::default()
+    };
+    let mut cfg = CfgEnv::new(Fork::Cancun);
+    cfg.chain_id = 1;
+    Ok(SyntheticBlock { pre, env, cfg, txs })
+}
+
+/// The transfer workloads: deploys the tokens and returns the transactions.
+fn transfers(
+    pre: &mut MemoryState,
+    contracts: Option<&Contracts>,
+    params: &Params,
+    rng: &mut Rng,
+) -> Vec<TxEnv> {
+    let n = params.txs;
     if let Some(c) = contracts {
         for t in 0..TOKENS {
             // Every sender holds every token; so do the hot holders.
@@ -218,13 +279,7 @@ pub fn generate(params: &Params, contracts: Option<&Contracts>) -> Result<Synthe
                 (0..n).map(|i| address(SENDER, i)).chain((0..TOKENS).map(|h| address(HOT_HOLDER, h)));
             let storage: Vec<(U256, U256)> =
                 holders.map(|h| (erc20_balance_slot(h), U256::from(1_000_000_000u64))).collect();
-            let info = AccountInfo {
-                nonce: 1,
-                code: Some(c.erc20.clone()),
-                code_hash: KECCAK_EMPTY,
-                ..AccountInfo::default()
-            };
-            pre.insert_account(address(TOKEN, t), info, storage);
+            pre.insert_account(address(TOKEN, t), contract_account(&c.erc20), storage);
         }
     }
     let mut txs = Vec::with_capacity(n);
@@ -252,30 +307,30 @@ pub fn generate(params: &Params, contracts: Option<&Contracts>) -> Result<Synthe
                 (address(TOKEN, token), U256::ZERO, erc20_transfer_data(to, amount), 100_000)
             }
         };
-        txs.push(TxEnv {
-            tx_type: 2,
-            caller: address(SENDER, i),
-            gas_limit,
-            gas_price: U256::from(MAX_FEE),
-            max_priority_fee_per_gas: Some(U256::from(1 + rng.below(2))),
-            to: Some(to),
-            value,
-            data,
-            nonce: 0,
-            chain_id: Some(1),
-            ..TxEnv::default()
-        });
+        txs.push(sender_tx(i, to, value, data, gas_limit, rng));
     }
-    let env = BlockEnv {
-        number: 20_000_000,
-        coinbase: COINBASE,
-        timestamp: 1_710_338_135,
-        gas_limit: u64::MAX / 2,
-        base_fee: U256::from(BASE_FEE),
-        excess_blob_gas: Some(0),
-        ..BlockEnv::default()
-    };
-    let mut cfg = CfgEnv::new(Fork::Cancun);
-    cfg.chain_id = 1;
-    Ok(SyntheticBlock { pre, env, cfg, txs })
+    txs
+}
+
+/// A deployed contract's account: `code`, nonce 1 (EIP-161), no balance.
+fn contract_account(code: &Bytes) -> AccountInfo {
+    AccountInfo { nonce: 1, code: Some(code.clone()), code_hash: KECCAK_EMPTY, ..AccountInfo::default() }
+}
+
+/// The first transaction of sender `i`: an EIP-1559 call paying the base fee and a small
+/// random tip.
+fn sender_tx(i: usize, to: Address, value: U256, data: Bytes, gas_limit: u64, rng: &mut Rng) -> TxEnv {
+    TxEnv {
+        tx_type: 2,
+        caller: address(SENDER, i),
+        gas_limit,
+        gas_price: U256::from(MAX_FEE),
+        max_priority_fee_per_gas: Some(U256::from(1 + rng.below(2))),
+        to: Some(to),
+        value,
+        data,
+        nonce: 0,
+        chain_id: Some(1),
+        ..TxEnv::default()
+    }
 }

@@ -1,0 +1,82 @@
+//! [`WorkerPool`]: worker threads that outlive one block.
+//!
+//! Without a pool, every parallel block starts its workers and ends them. Besides the start
+//! itself (tens of microseconds, a real share of a small block), a fresh thread starts with
+//! a fresh allocator heap: the analyses, code copies and buffers it builds come from pages
+//! the kernel must first zero, where a thread that ran the previous block reuses its own.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, TryLockError};
+
+/// Threads kept for running blocks, owned by whoever executes blocks (a node's block
+/// pipeline, a benchmark). Hand it to [`Config::with_pool`](crate::Config::with_pool).
+pub struct WorkerPool {
+    pool: rayon_core::ThreadPool,
+    threads: usize,
+    /// Blocks run on it, for tests and reports.
+    runs: AtomicUsize,
+    /// Held while a block runs. Workers wait for each other, so two blocks must never share
+    /// the threads: each could hold one thread while waiting for the other's.
+    busy: Mutex<()>,
+}
+
+impl std::fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerPool").field("threads", &self.threads).finish_non_exhaustive()
+    }
+}
+
+/// The pool's threads could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start {threads} worker threads: {reason}")]
+pub struct PoolError {
+    /// Threads asked for.
+    pub threads: usize,
+    /// What the system said.
+    pub reason: String,
+}
+
+impl WorkerPool {
+    /// Starts `threads` worker threads (at least one).
+    pub fn new(threads: usize) -> Result<WorkerPool, PoolError> {
+        let threads = threads.max(1);
+        let pool = rayon_core::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("mpef-worker-{i}"))
+            .build()
+            .map_err(|e| PoolError { threads, reason: e.to_string() })?;
+        Ok(WorkerPool { pool, threads, runs: AtomicUsize::new(0), busy: Mutex::new(()) })
+    }
+
+    /// Number of threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Number of blocks run on the pool so far.
+    pub fn runs(&self) -> usize {
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work(i)` for every `i` in `0..workers` at once, one per thread, and returns
+    /// the results in order; `None` when the pool has fewer threads than that or is busy
+    /// with another block (the caller then starts threads of its own).
+    pub(crate) fn run_each<R: Send>(
+        &self,
+        workers: usize,
+        work: impl Fn(usize) -> R + Sync,
+    ) -> Option<Vec<R>> {
+        if workers > self.threads {
+            return None;
+        }
+        let _busy = match self.busy.try_lock() {
+            Ok(guard) => guard,
+            // A block that panicked on the pool left it usable: its workers all returned.
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        let results = self.pool.broadcast(|ctx| (ctx.index() < workers).then(|| work(ctx.index())));
+        Some(results.into_iter().take(workers).flatten().collect())
+    }
+}
