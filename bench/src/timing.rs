@@ -18,7 +18,9 @@ pub struct TimingOptions {
     pub warmup: usize,
     /// Timed runs of each engine (at least).
     pub rounds: usize,
-    /// Keep adding rounds until every engine has spent at least this long in timed runs.
+    /// Keep adding rounds until they have taken at least this long per engine, counted over
+    /// all engines with set-up included (so an engine that compiles before every run, like
+    /// `jit-nocache`, cuts the rounds short instead of making them endless).
     pub min_time: Option<Duration>,
     /// How the `jit` engine compiles: every optimisation by default; turned off one at a
     /// time to measure what each is worth.
@@ -87,27 +89,33 @@ pub fn measure(
         }
     }
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(options.rounds); runners.len()];
-    // Time spent in timed runs so far, per runner.
+    // Time spent in rounds so far (set-up and timed run), per runner.
     let mut totals = vec![Duration::ZERO; runners.len()];
     let mut round = 0;
     loop {
         let enough_rounds = round >= options.rounds.max(1);
-        let enough_time = options.min_time.is_none_or(|min| totals.iter().all(|&t| t >= min));
+        // Time is counted over all engines together: waiting for each engine to reach it
+        // would run a microsecond workload's interpreter for thousands of rounds, each with
+        // `jit-nocache` compiling before its run.
+        let spent: Duration = totals.iter().sum();
+        let enough_time = options.min_time.is_none_or(|min| spent >= min * runners.len() as u32);
         if enough_rounds && enough_time {
             break;
         }
         for ((runner, samples), total) in runners.iter_mut().zip(&mut times).zip(&mut totals) {
+            let set_up = Instant::now();
             runner.prepare();
             let start = Instant::now();
             let gas = runner.run();
             let elapsed = start.elapsed();
+            let spent = set_up.elapsed();
             let gas = gas?;
             if gas != expected_gas {
                 let message = format!("a timed run used {gas} gas, the checked run {expected_gas}");
                 return Err(EngineError { engine: runner.kind(), message });
             }
             samples.push(elapsed);
-            *total += elapsed;
+            *total += spent;
         }
         round += 1;
     }
@@ -127,6 +135,8 @@ mod tests {
         kind: EngineKind,
         gas: u64,
         log: CallLog,
+        /// Untimed set-up before every run (as `jit-nocache` compiles).
+        set_up: Duration,
     }
 
     impl Runner for Fake {
@@ -136,7 +146,9 @@ mod tests {
         fn execute(&mut self) -> Result<RunResult, EngineError> {
             Ok(RunResult::default())
         }
-        fn prepare(&mut self) {}
+        fn prepare(&mut self) {
+            std::thread::sleep(self.set_up);
+        }
         fn run(&mut self) -> Result<u64, EngineError> {
             self.log.borrow_mut().push(self.kind.name());
             Ok(self.gas)
@@ -148,7 +160,10 @@ mod tests {
         let runners: Vec<Box<dyn Runner>> = [EngineKind::Interp, EngineKind::Revm]
             .into_iter()
             .zip(gas)
-            .map(|(kind, gas)| Box::new(Fake { kind, gas, log: std::rc::Rc::clone(&log) }) as Box<dyn Runner>)
+            .map(|(kind, gas)| {
+                let set_up = if kind == EngineKind::Revm { Duration::from_millis(5) } else { Duration::ZERO };
+                Box::new(Fake { kind, gas, log: std::rc::Rc::clone(&log), set_up }) as Box<dyn Runner>
+            })
             .collect();
         (runners, log)
     }
@@ -161,6 +176,24 @@ mod tests {
         assert_eq!(*log.borrow(), ["interp", "revm", "interp", "revm", "interp", "revm"]);
         assert_eq!(stats.len(), 2);
         assert!(stats.iter().all(|s| s.runs == 2 && s.min <= s.median && s.median <= s.max));
+    }
+
+    #[test]
+    fn min_time_counts_set_up_so_slow_set_ups_get_fewer_rounds() {
+        // The fake revm spends 5 ms setting up each run and nothing running it; the fake
+        // interp spends (almost) nothing in either. 20 ms per engine, 40 ms for the two: about
+        // eight rounds, where waiting for the fake interp's own 20 ms would take thousands.
+        let (mut runners, log) = fakes([7, 7]);
+        let options = TimingOptions {
+            warmup: 0,
+            rounds: 1,
+            min_time: Some(Duration::from_millis(20)),
+            ..TimingOptions::default()
+        };
+        let stats = measure(&mut runners, 7, &options).unwrap();
+        let revm_runs = log.borrow().iter().filter(|name| **name == "revm").count();
+        assert!((6..=8).contains(&revm_runs), "{revm_runs} rounds");
+        assert!(stats.iter().all(|s| s.runs == revm_runs), "engines stay interleaved round by round");
     }
 
     #[test]

@@ -36,9 +36,9 @@ pub(crate) struct Args {
     /// Timed runs of each engine per workload.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub(crate) rounds: usize,
-    /// Add rounds until each engine has spent at least this many seconds in timed runs (0:
-    /// exactly `--rounds`). The default gives microsecond workloads thousands of samples,
-    /// where ten would measure mostly timer and scheduler noise.
+    /// Add rounds until they have taken at least this many seconds per engine (all engines
+    /// together, set-up included; 0: exactly `--rounds`). The default gives microsecond
+    /// workloads thousands of samples, where ten would measure mostly timer noise.
     #[arg(long, default_value_t = 0.05, value_name = "SECONDS")]
     min_time: f64,
     /// Optimisations the `jit` engine compiles without, comma-separated: fold, jumps,

@@ -14,7 +14,7 @@ fn benchmarks() -> String {
 #[test]
 fn signextend_on_every_engine_as_json() {
     let path = format!("{}/evm-benchmarks/micro/signextend.json", benchmarks());
-    let out = metisvm(&["bench", &path, "--rounds", "1", "--json"]);
+    let out = metisvm(&["bench", &path, "--rounds", "1", "--min-time", "0", "--json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("stdout is one JSON object");
     let results = json["results"].as_array().expect("a results array");

@@ -59,8 +59,7 @@ const TICK_UPPER: i32 = 600_000;
 const MINT_TIMESTAMP: u64 = 1;
 
 /// The init code hash baked into the router. Any fixed value works, since the pools are
-/// placed at the address it derives rather than created; this is the one Uniswap's mainnet
-/// deployment uses.
+/// placed at the address it derives rather than created by the factory.
 pub const POOL_INIT_CODE_HASH: B256 =
     B256::new(hex("e34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"));
 
