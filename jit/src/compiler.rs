@@ -286,6 +286,8 @@ struct Lowering<'a> {
     /// after it (what the interpreter's `prepaid_after` gives back).
     prepaid: u64,
     options: CompileOptions,
+    /// The state pointer as read in the current Cranelift block, before any call.
+    state_here: Option<Value>,
 }
 
 const MEM: MemFlagsData = MemFlagsData::trusted();
@@ -344,6 +346,7 @@ impl<'a> Lowering<'a> {
             dispatch_pc,
             prepaid: 0,
             options,
+            state_here: None,
         }
     }
 
@@ -385,7 +388,7 @@ impl<'a> Lowering<'a> {
         // when one was the last instruction). Any other pc (none is expected: a CALL in a
         // block that runs step by step cannot suspend) runs step by step, which is exact
         // from any block start.
-        self.b.switch_to_block(entry_dispatch);
+        self.switch_to(entry_dispatch);
         let pc = self.b.use_var(self.dispatch_pc);
         let other = self.b.create_block();
         let at_end = self.b.create_block();
@@ -401,9 +404,9 @@ impl<'a> Lowering<'a> {
             }
         }
         switch.emit(&mut self.b, pc, other);
-        self.b.switch_to_block(at_end);
+        self.switch_to(at_end);
         self.exit_now(Exit::Stop, Some(self.code.len()));
-        self.b.switch_to_block(other);
+        self.switch_to(other);
         let steps = self.b.ins().iconst(types::I32, Exit::Steps as i64);
         self.b.def_var(self.exit_code, steps);
         self.b.def_var(self.exit_pc, pc);
@@ -411,7 +414,7 @@ impl<'a> Lowering<'a> {
         // A jump table index of 0 (never: the JUMPDEST flag was checked) is a bug, reported
         // as an unknown exit.
         let bad = self.b.create_block();
-        self.b.switch_to_block(bad);
+        self.switch_to(bad);
         let code = self.b.ins().iconst(types::I32, 99);
         let pc = self.b.use_var(self.dispatch_pc);
         self.b.def_var(self.exit_code, code);
@@ -419,21 +422,21 @@ impl<'a> Lowering<'a> {
         self.b.ins().jump(self.exit_block, &[]);
 
         // Dynamic jumps: JUMPDESTs only.
-        self.b.switch_to_block(self.dispatch_block);
+        self.switch_to(self.dispatch_block);
         let pc = self.b.use_var(self.dispatch_pc);
         let index = self.table_index(table_addr, pc);
         let flag = self.b.ins().band_imm_u(index, JUMPDEST_FLAG as i64);
         let valid = self.b.create_block();
         let invalid = self.b.create_block();
         self.b.ins().brif(flag, valid, &[], invalid, &[]);
-        self.b.switch_to_block(invalid);
+        self.switch_to(invalid);
         self.exit_now(Exit::InvalidJump, None);
-        self.b.switch_to_block(valid);
+        self.switch_to(valid);
         let index = self.b.ins().band_imm_u(index, !JUMPDEST_FLAG as i64);
         self.branch_table(index, bad, &jumpdests);
 
         // The shared exit: write the state back and return the exit code.
-        self.b.switch_to_block(self.exit_block);
+        self.switch_to(self.exit_block);
         let pc = self.b.use_var(self.exit_pc);
         let code = self.b.use_var(self.exit_code);
         let state = self.state();
@@ -480,7 +483,7 @@ impl<'a> Lowering<'a> {
     /// Lowers the block `[start, end)`: its entry check, then its instructions.
     fn lower_block(&mut self, start: usize, end: usize) {
         let label = self.labels[start].expect("block label");
-        self.b.switch_to_block(label);
+        self.switch_to(label);
         let info = self.code.block(start);
         if info == BlockInfo::STEP_BY_STEP {
             self.exit_now(Exit::Steps, Some(start));
@@ -497,9 +500,9 @@ impl<'a> Lowering<'a> {
         let fail = self.b.create_block();
         self.b.ins().brif(ok, body, &[], fail, &[]);
         self.b.set_cold_block(fail);
-        self.b.switch_to_block(fail);
+        self.switch_to(fail);
         self.exit_now(Exit::Steps, Some(start));
-        self.b.switch_to_block(body);
+        self.switch_to(body);
         let gas = self.b.ins().iadd_imm_s(gas, -(info.gas as i64));
         self.store_field(2, gas);
         self.prepaid = info.gas as u64;
@@ -571,19 +574,20 @@ impl<'a> Lowering<'a> {
         let callee = self.b.ins().iconst(self.ptr, interpret_one as *const () as usize as i64);
         let state = self.state();
         let call = self.b.ins().call_indirect(self.host_sig, callee, &[state]);
+        self.state_here = None;
         let exit = self.b.inst_results(call)[0];
         let go_on = self.b.ins().icmp_imm_u(IntCC::Equal, exit, CONTINUE as i64);
         let next = self.b.create_block();
         let leave = self.b.create_block();
         self.b.ins().brif(go_on, next, &[], leave, &[]);
         self.b.set_cold_block(leave);
-        self.b.switch_to_block(leave);
+        self.switch_to(leave);
         let state = self.state();
         let at = self.b.ins().load(types::I64, MEM, state, NativeState::OFFSETS[3]);
         self.b.def_var(self.exit_pc, at);
         self.b.def_var(self.exit_code, exit);
         self.b.ins().jump(self.exit_block, &[]);
-        self.b.switch_to_block(next);
+        self.switch_to(next);
     }
 
     /// Loads field `i` of the state (1: stack height, 2: gas): compiled code keeps both in
@@ -602,7 +606,17 @@ impl<'a> Lowering<'a> {
 
     /// The state pointer (from the pinned register).
     fn state(&mut self) -> Value {
-        self.b.ins().get_pinned_reg(self.ptr)
+        if let Some(state) = self.state_here {
+            return state;
+        }
+        let state = self.b.ins().get_pinned_reg(self.ptr);
+        self.state_here = Some(state);
+        state
+    }
+
+    fn switch_to(&mut self, block: Block) {
+        self.b.switch_to_block(block);
+        self.state_here = None;
     }
 
     /// The stack buffer's first slot.
@@ -729,7 +743,7 @@ impl<'a> Lowering<'a> {
                         let any = self.b.ins().bor(any, any2);
                         let taken = self.b.create_block();
                         self.b.ins().brif(any, taken, &[], fallthrough, &[]);
-                        self.b.switch_to_block(taken);
+                        self.switch_to(taken);
                         self.jump(dest, pc);
                     }
                 }
@@ -808,7 +822,7 @@ impl<'a> Lowering<'a> {
                 let ok = self.b.ins().band(high_zero, small);
                 let in_range = self.b.create_block();
                 self.b.ins().brif(ok, in_range, &[], fail, &[]);
-                self.b.switch_to_block(in_range);
+                self.switch_to(in_range);
                 l[0]
             }
         };
@@ -822,19 +836,20 @@ impl<'a> Lowering<'a> {
 
         // Growth stays next to the access rather than in the cold section: code that grows
         // memory on every access (evmone's memory_grow by32) ran 1.8x slower with it far away.
-        self.b.switch_to_block(grow);
+        self.switch_to(grow);
         let callee = self.b.ins().iconst(self.ptr, grow_memory as *const () as usize as i64);
         let state = self.state();
         let call = self.b.ins().call_indirect(self.grow_sig, callee, &[state, end]);
+        self.state_here = None;
         let grown_ok = self.b.inst_results(call)[0];
         let grown = self.b.create_block();
         self.b.ins().brif(grown_ok, grown, &[], fail, &[]);
-        self.b.switch_to_block(grown);
+        self.switch_to(grown);
         self.b.ins().jump(access, &[]);
 
         self.give_back_and_step(run, fail, pc);
 
-        self.b.switch_to_block(access);
+        self.switch_to(access);
         let state = self.state();
         let data = self.b.ins().load(self.ptr, MEM, state, NativeState::OFFSETS[5]);
         let addr = self.b.ins().iadd(data, at);
@@ -880,7 +895,7 @@ impl<'a> Lowering<'a> {
     /// [`Exit::Steps`] at it. The run's model is left as it was.
     fn give_back_and_step(&mut self, run: &Run, fail: Block, pc: usize) {
         self.b.set_cold_block(fail);
-        self.b.switch_to_block(fail);
+        self.switch_to(fail);
         for c in &run.cached {
             if c.dirty && c.pos < run.delta {
                 self.store_word(run, c.pos, c.word);
@@ -998,6 +1013,7 @@ impl<'a> Lowering<'a> {
         let top = self.b.ins().iadd_imm_s(run.base, ((run.delta - 1) * 32) as i64);
         let callee = self.b.ins().iconst(self.ptr, f as usize as i64);
         self.b.ins().call_indirect(self.builtin_sig, callee, &[top]);
+        self.state_here = None;
         run.delta -= inputs - 1;
     }
 
@@ -1030,9 +1046,9 @@ impl<'a> Lowering<'a> {
                 let invalid = self.b.create_block();
                 self.b.ins().brif(ok, lookup, &[], invalid, &[]);
                 self.b.set_cold_block(invalid);
-                self.b.switch_to_block(invalid);
+                self.switch_to(invalid);
                 self.exit_now(Exit::InvalidJump, Some(pc));
-                self.b.switch_to_block(lookup);
+                self.switch_to(lookup);
                 self.b.def_var(self.dispatch_pc, l[0]);
                 self.b.ins().jump(self.dispatch_block, &[]);
             }
