@@ -8,7 +8,9 @@
 //! - snapshot reads of a hot account (read over and over) and of cold ones (each read once,
 //!   right after the database is reopened, so every read is the first touch of its page
 //!   through the new map);
-//! - the data file's size per million accounts and the process's resident memory.
+//! - the data file's size per million accounts and the process's resident memory;
+//! - reopening (the index is rebuilt by a scan of the data file, which checks every batch),
+//!   and a compaction, which drops the records of the versions pruned by then.
 
 use metisvm_state::{MemoryState, MetisDb, Options};
 use metisvm_vm::primitives::{keccak256, Address, B256, U256};
@@ -52,6 +54,12 @@ pub struct StateBenchReport {
     pub hot_slot_read_ns: f64,
     /// Bytes of data file.
     pub file_bytes: u64,
+    /// Seconds to reopen the database (scan, checks and index).
+    pub open_seconds: f64,
+    /// Seconds to compact it, and the data file's bytes after.
+    pub compact_seconds: f64,
+    /// Bytes of data file after the compaction.
+    pub compacted_bytes: u64,
     /// Resident memory now and at its peak, in bytes (Linux; 0 elsewhere).
     pub rss_bytes: (u64, u64),
 }
@@ -226,8 +234,18 @@ pub fn run(
     drop(db);
     drop(memory);
 
-    progress("reopening for cold reads");
-    let db = MetisDb::open(dir, opts)?;
+    progress("reopening");
+    let t = Instant::now();
+    let mut db = MetisDb::open(dir, opts)?;
+    let open_seconds = t.elapsed().as_secs_f64();
+    progress("compacting");
+    let t = Instant::now();
+    let compacted = db.compact()?;
+    let compact_seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        reference == db.state_root()?,
+        "MetisDB root differs from the reference after compaction"
+    );
     let snapshot = db.snapshot()?;
     let mut cold_reads = Vec::new();
     for _ in 0..2000 {
@@ -249,6 +267,9 @@ pub fn run(
         cold_read_ns: median(cold_reads),
         hot_slot_read_ns: median(hot_slot_reads),
         file_bytes,
+        open_seconds,
+        compact_seconds,
+        compacted_bytes: compacted.bytes_after,
         rss_bytes,
     })
 }

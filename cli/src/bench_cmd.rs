@@ -133,6 +133,9 @@ fn run_state(args: &Args) -> Result<ExitCode> {
             "cold_account_read_ns": r.cold_read_ns,
             "file_bytes": r.file_bytes,
             "file_bytes_per_million_accounts": per_million,
+            "open_seconds": r.open_seconds,
+            "compact_seconds": r.compact_seconds,
+            "compacted_file_bytes": r.compacted_bytes,
             "rss_bytes": r.rss_bytes.0,
             "peak_rss_bytes": r.rss_bytes.1,
         });
@@ -163,6 +166,13 @@ fn run_state(args: &Args) -> Result<ExitCode> {
         mib(per_million),
         mib(r.rss_bytes.0 as f64),
         mib(r.rss_bytes.1 as f64)
+    );
+    println!(
+        "reopened in {:.2}s (every batch checked, index rebuilt); compacted in {:.2}s to {:.1} MiB ({:.1} MiB per million accounts)",
+        r.open_seconds,
+        r.compact_seconds,
+        mib(r.compacted_bytes as f64),
+        mib(r.compacted_bytes as f64 / (r.accounts as f64 / 1e6))
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `metisvm db`: what a MetisDB directory holds: its versions and roots, and one account with
-//! its storage and a verified Merkle proof.
+//! its storage and a verified Merkle proof; and `metisvm db compact`, which rewrites the data
+//! file without the records of pruned versions.
 
 use anyhow::{bail, Context, Result};
 use metisvm_state::db::verify_account_proof;
@@ -34,6 +35,9 @@ enum Show {
         #[arg(long = "slot")]
         slots: Vec<String>,
     },
+    /// Rewrite the data file with only what the retained versions read (pruned versions'
+    /// records are dropped), and report the sizes before and after.
+    Compact,
 }
 
 /// Runs the command.
@@ -42,7 +46,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     if !dir.join("data.mdb").exists() {
         bail!("option --db: no MetisDB at {} (a `metisvm run` creates one)", dir.display());
     }
-    let db =
+    let mut db =
         MetisDb::open(dir, Options::default()).with_context(|| format!("option --db: {}", dir.display()))?;
     match args.show.unwrap_or(Show::Info) {
         Show::Info => {
@@ -96,6 +100,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 ),
                 Err(e) => bail!("proof of {address} does not verify: {e}"),
             }
+        }
+        Show::Compact => {
+            let done = db.compact().with_context(|| format!("compacting {}", dir.display()))?;
+            let kib = |bytes: u64| bytes as f64 / 1024.0;
+            println!(
+                "compacted {}: versions {}..={} kept, {} records, {:.1} KiB -> {:.1} KiB",
+                dir.display(),
+                done.oldest,
+                done.latest,
+                done.records,
+                kib(done.bytes_before),
+                kib(done.bytes_after)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

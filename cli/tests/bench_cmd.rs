@@ -81,3 +81,25 @@ fn bad_input_exits_with_code_2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(file.path()) && err.contains("field \"env.currentNumber\": missing"), "{err}");
 }
+
+#[test]
+fn state_bench_reports_commits_reads_reopening_and_compaction() {
+    // 21 versions with 16 retained: compaction has five versions' records to drop.
+    let out =
+        metisvm(&["bench", "state", "--accounts", "2000", "--batch", "100", "--rounds", "20", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("stdout is one JSON object");
+    assert_eq!(json["accounts"], 2000);
+    for key in [
+        "updates_per_second",
+        "hot_account_read_ns",
+        "cold_account_read_ns",
+        "open_seconds",
+        "compact_seconds",
+    ] {
+        assert!(json[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {json}");
+    }
+    let before = json["file_bytes"].as_u64().expect("file_bytes");
+    let after = json["compacted_file_bytes"].as_u64().expect("compacted_file_bytes");
+    assert!(0 < after && after < before, "{json}");
+}

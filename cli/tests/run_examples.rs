@@ -189,6 +189,12 @@ fn state_persists_between_runs_in_metisdb() {
     let account = metisvm(&["db", "--db", db_arg, "account", &created, "--slot", "0"]);
     let text = stdout(&account);
     assert!(text.contains("slot 0x0: 0x2") && text.contains("proof: verified"), "{text}");
+    // Compaction keeps every retained version (all four here), and the next run reads on.
+    let compact = metisvm(&["db", "--db", db_arg, "compact"]);
+    assert_eq!(compact.status.code(), Some(0), "{}", stderr(&compact));
+    assert!(stdout(&compact).contains("versions 0..=4 kept"), "{}", stdout(&compact));
+    let report: Value = serde_json::from_str(&run_ok(&[call.path(), "--db", db_arg, "--json"], 0)).unwrap();
+    assert_eq!(report["transactions"][0]["output"], format!("0x{:064x}", 3));
     // `--no-db` starts from the dev state and leaves the database alone.
     let fresh: Value = serde_json::from_str(&run_ok(&[call.path(), "--no-db", "--json"], 0)).unwrap();
     assert_eq!(fresh["transactions"][0]["output"], "0x");

@@ -39,7 +39,7 @@ fn strip_0x(s: &str) -> &str {
 /// Bytes from a `0x`-prefixed hex string (odd lengths are rejected).
 pub fn parse_bytes_str(s: &str, field: &str) -> Result<Vec<u8>, FieldError> {
     let h = strip_0x(s);
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return Err(FieldError::new(field, format!("odd-length hex {s:?}")));
     }
     hex::decode(h).map_err(|_| FieldError::new(field, format!("bad hex {s:?}")))

@@ -68,10 +68,13 @@ impl<R: StateReader> StateReader for Overlay<'_, R> {
         self.base.block_hash(number)
     }
 
-    /// Whether the account has a non-zero slot. Exact except for one case: an account whose
-    /// every earlier slot was zeroed by an earlier transaction of the block still reads as
-    /// having storage (the overlay cannot list the base's slots). It matters only to the
-    /// EIP-7610 creation check, on an address that had storage.
+    /// Whether the account has a non-zero slot. The overlay cannot list the base's slots, so
+    /// an account whose every base slot an earlier transaction of the block zeroed still
+    /// reads as having storage. No transaction can tell: the only reader is the EIP-7610
+    /// creation check, which asks only about accounts with no code and a zero nonce, and
+    /// zeroing a slot takes code running at the address. Code goes away only when the account
+    /// is deleted (a deletion wipes its storage here), or when an EIP-7702 delegation is
+    /// cleared, which only an authority with a non-zero nonce can do.
     fn has_storage(&self, address: Address) -> Result<bool, StateError> {
         match self.diff.get(&address) {
             Some(AccountChange::Deleted) => Ok(false),

@@ -215,7 +215,7 @@ impl NodeRef {
 #[inline]
 fn nibble(key: &[u8], i: usize) -> u8 {
     let byte = key[i / 2];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         byte >> 4
     } else {
         byte & 0x0f
@@ -229,7 +229,7 @@ fn shared_nibbles(a: &[u8], b: &[u8], from: usize) -> usize {
     if i % 2 == 1 && i < end && nibble(a, i) == nibble(b, i) {
         i += 1;
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         // Whole bytes at a time, then the nibble where they differ.
         let same = a[i / 2..end / 2].iter().zip(&b[i / 2..end / 2]).take_while(|(x, y)| x == y).count();
         i += 2 * same;
@@ -278,7 +278,7 @@ fn write_hex_prefix(out: &mut Vec<u8>, key: &[u8], from: usize, to: usize, leaf:
     } else {
         out.push(flag);
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         out.extend_from_slice(&key[i / 2..to / 2]);
     } else {
         while i < to {

@@ -1,7 +1,8 @@
-//! Crash safety: a child process commits a seeded sequence of versions and is killed
-//! (SIGKILL) at random moments, mid-commit included; after every kill the database must
-//! reopen at a version no older than the last one the child reported committed, with exactly
-//! that version's root and values, and the child goes on from there.
+//! Crash safety: a child process commits a seeded sequence of versions, compacting now and
+//! then, and is killed (SIGKILL) at random moments, mid-commit and mid-compaction included;
+//! after every kill the database must reopen at a version no older than the last one the
+//! child reported committed, with exactly that version's root and values, and the child goes
+//! on from there.
 //!
 //! The kill count and seed can be changed with `METISDB_CRASH_KILLS` and `METISDB_CRASH_SEED`.
 
@@ -20,18 +21,20 @@ use std::time::{Duration, Instant};
 const SHAPE: Shape = Shape { accounts: 3000, slots: 64, per_diff: 400, slots_per_account: 6 };
 const SEQUENCE_SEED: u64 = 0x5eed;
 const CHILD_ENV: &str = "METISDB_CRASH_CHILD_DIR";
+const COMPACT_EVERY: u64 = 6;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// The child: opens the database and commits the sequence from its latest version on,
-/// printing each committed version, until it is killed.
+/// printing each committed version and compacting after every `COMPACT_EVERY`th, until it is
+/// killed.
 #[test]
 #[ignore = "run by crash_at_random_points in a child process"]
 fn crash_child() {
     let Ok(dir) = std::env::var(CHILD_ENV) else { return };
-    let db = MetisDb::open(&dir, Options { retain: 8, sync: true }).expect("child opens the database");
+    let mut db = MetisDb::open(&dir, Options { retain: 8, sync: true }).expect("child opens the database");
     let mut state = replay_reference(db.latest());
     let stdout = std::io::stdout();
     for _ in 0..100_000 {
@@ -42,6 +45,10 @@ fn crash_child() {
         let mut out = stdout.lock();
         writeln!(out, "committed {} {}", committed.version, committed.state_root).unwrap();
         out.flush().unwrap();
+        drop(out);
+        if committed.version.is_multiple_of(COMPACT_EVERY) {
+            db.compact().expect("child compacts");
+        }
     }
 }
 
@@ -65,6 +72,7 @@ fn crash_at_random_points() {
     let mut states = vec![MemoryState::new()];
     let mut last_reported = 0;
     let mut torn = 0;
+    let mut mid_compaction = 0;
     for kill in 0..kills {
         let mut child = Command::new(&exe)
             .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
@@ -96,6 +104,7 @@ fn crash_at_random_points() {
             }
         }
 
+        mid_compaction += dir.join("data.mdb.compact").exists() as u64;
         let db = MetisDb::open(&dir, Options { retain: 8, sync: false })
             .unwrap_or_else(|e| panic!("kill {kill}: reopening failed: {e}"));
         let version = db.latest();
@@ -134,7 +143,8 @@ fn crash_at_random_points() {
     // How many kills fell between a batch's write and its meta slot depends on timing, so it
     // is reported, not asserted; `metisdb.rs` cuts batches at every kind of point on purpose.
     println!(
-        "{kills} kills: {torn} left an unfinished batch that was cut off, reached version {last_reported}"
+        "{kills} kills: {torn} left an unfinished batch that was cut off, {mid_compaction} landed during a \
+         compaction, reached version {last_reported}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

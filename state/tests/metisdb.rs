@@ -235,3 +235,144 @@ fn unfinished_commits_are_cut_off() {
     drop(db);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Commits versions `from..=to` of seed `seed`, extending `states` (the reference by version).
+fn commit_versions(db: &MetisDb, seed: u64, from: u64, to: u64, states: &mut Vec<MemoryState>) {
+    for version in from..=to {
+        let diff = diff_of_version(seed, version, states.last().unwrap(), SHAPE);
+        let committed = db.commit(&diff, &[(version, B256::with_last_byte(version as u8))]).unwrap();
+        states.push(applied(states.last().unwrap(), &diff));
+        assert_eq!(committed.state_root, states[version as usize].state_root(), "root of version {version}");
+    }
+}
+
+/// Every retained version of `db` (`oldest` and newer) reads, hashes and proves as the
+/// reference, and the one below the oldest is gone.
+fn assert_retained_versions(db: &MetisDb, states: &[MemoryState], oldest: u64) {
+    if oldest > 0 {
+        assert!(matches!(db.snapshot_at(oldest - 1), Err(DbError::NoSuchVersion { .. })));
+    }
+    for version in oldest..states.len() as u64 {
+        let snap = db.snapshot_at(version).unwrap();
+        assert_eq!(snap.state_root(), states[version as usize].state_root(), "root of version {version}");
+        assert_same_reads(&snap, &states[version as usize]);
+        let hash = if version == 0 { B256::ZERO } else { B256::with_last_byte(version as u8) };
+        assert_eq!(snap.block_hash(version).unwrap(), hash);
+        let proof = snap.proof(&address(version % SHAPE.accounts), &[U256::from(1)]).unwrap();
+        verify_account_proof(snap.state_root(), &proof).unwrap();
+    }
+}
+
+#[test]
+fn compaction_keeps_retained_versions_and_drops_the_rest() {
+    let dir = temp_dir("compact");
+    let mut db = MetisDb::open(&dir, no_sync(6)).unwrap();
+    let mut states = vec![MemoryState::new()];
+    commit_versions(&db, 21, 1, 40, &mut states);
+    let before = db.info().unwrap().data_bytes;
+    let compacted = db.compact().unwrap();
+    assert_eq!((compacted.oldest, compacted.latest), (34, 40));
+    assert_eq!(compacted.bytes_before, before);
+    assert_eq!(db.info().unwrap().data_bytes, compacted.bytes_after);
+    assert!(compacted.bytes_after < compacted.bytes_before, "{compacted:?}");
+    assert_retained_versions(&db, &states, 34);
+    // Nothing more to drop: a second compaction writes the same amount again.
+    let again = db.compact().unwrap();
+    assert_eq!((again.bytes_before, again.bytes_after), (compacted.bytes_after, compacted.bytes_after));
+    assert_retained_versions(&db, &states, 34);
+
+    // Commits go on from the compacted file, and a second compaction starts from the first.
+    commit_versions(&db, 21, 41, 55, &mut states);
+    assert_retained_versions(&db, &states, 49);
+    let second = db.compact().unwrap();
+    assert_eq!((second.oldest, second.latest), (49, 55));
+    assert_retained_versions(&db, &states, 49);
+    drop(db);
+    let db = MetisDb::open(&dir, no_sync(6)).unwrap();
+    assert_eq!(db.recovered_bytes(), 0);
+    assert_retained_versions(&db, &states, 49);
+    drop(db);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn compaction_keeps_everything_when_every_version_is_retained() {
+    let dir = temp_dir("compact-all");
+    let mut db = MetisDb::open(&dir, no_sync(1000)).unwrap();
+    let mut states = vec![MemoryState::new()];
+    commit_versions(&db, 5, 1, 12, &mut states);
+    let compacted = db.compact().unwrap();
+    assert_eq!((compacted.oldest, compacted.latest), (0, 12));
+    // Every version's trie and records are still read by some version.
+    assert_eq!(compacted.bytes_after, compacted.bytes_before);
+    assert_retained_versions(&db, &states, 0);
+    drop(db);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn compaction_waits_for_snapshots_and_a_directory_has_one_opener() {
+    let dir = temp_dir("compact-busy");
+    let mut db = MetisDb::open(&dir, no_sync(4)).unwrap();
+    let mut states = vec![MemoryState::new()];
+    commit_versions(&db, 8, 1, 10, &mut states);
+    let snap = db.snapshot().unwrap();
+    assert!(matches!(db.compact(), Err(DbError::SnapshotsAlive(1))));
+    drop(snap);
+    db.compact().unwrap();
+    // While `db` is open, the directory is locked against a second open.
+    let err = MetisDb::open(&dir, no_sync(4)).unwrap_err();
+    assert!(matches!(err, DbError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("LOCK"), "{err}");
+    drop(db);
+    let db = MetisDb::open(&dir, no_sync(4)).unwrap();
+    assert_retained_versions(&db, &states, 6);
+    drop(db);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A crash during compaction: before its meta slot, the old file stays; after it, opening
+/// finishes the switch; a meta slot naming a generation no file has is corruption.
+#[test]
+fn a_crash_during_compaction_leaves_the_old_or_the_new_file() {
+    let dir = temp_dir("compact-crash");
+    let data = dir.join("data.mdb");
+    let meta = dir.join("meta.mdb");
+    let compact = dir.join("data.mdb.compact");
+    let mut states = vec![MemoryState::new()];
+    let mut db = MetisDb::open(&dir, no_sync(5)).unwrap();
+    commit_versions(&db, 13, 1, 20, &mut states);
+    let (old_data, old_meta) = (std::fs::read(&data).unwrap(), std::fs::read(&meta).unwrap());
+    db.compact().unwrap();
+    drop(db);
+    let (new_data, new_meta) = (std::fs::read(&data).unwrap(), std::fs::read(&meta).unwrap());
+    assert!(new_data.len() < old_data.len());
+
+    // Killed before the meta slot: the old file and meta, and a whole or partial new file.
+    for cut in [new_data.len(), new_data.len() / 2, 10] {
+        std::fs::write(&data, &old_data).unwrap();
+        std::fs::write(&meta, &old_meta).unwrap();
+        std::fs::write(&compact, &new_data[..cut]).unwrap();
+        let db = MetisDb::open(&dir, no_sync(5)).unwrap();
+        assert!(!compact.exists(), "the unfinished compaction's file is removed");
+        assert_eq!(db.info().unwrap().data_bytes, old_data.len() as u64);
+        assert_retained_versions(&db, &states, 15);
+    }
+
+    // Killed after the meta slot, before the rename.
+    std::fs::write(&data, &old_data).unwrap();
+    std::fs::write(&meta, &new_meta).unwrap();
+    std::fs::write(&compact, &new_data).unwrap();
+    let db = MetisDb::open(&dir, no_sync(5)).unwrap();
+    assert!(!compact.exists());
+    assert_eq!(std::fs::read(&data).unwrap(), new_data);
+    assert_retained_versions(&db, &states, 15);
+    drop(db);
+
+    // The meta names the new generation, but its file is gone.
+    std::fs::write(&data, &old_data).unwrap();
+    let err = MetisDb::open(&dir, no_sync(5)).unwrap_err();
+    assert!(matches!(err, DbError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("generation"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

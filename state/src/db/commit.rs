@@ -226,7 +226,8 @@ impl MetisDb {
             writer.data.sync_data().map_err(|e| DbError::io(&data_path, e))?;
         }
         let seq = writer.seq + 1;
-        let slot = MetaSlot { seq, version, committed_len: new_len, state_root };
+        let slot =
+            MetaSlot { seq, version, committed_len: new_len, state_root, generation: writer.generation };
         let meta_path = dir.join(META_FILE);
         writer
             .meta

@@ -2,16 +2,33 @@
 //!
 //! # Files
 //!
-//! A database is a directory holding two files.
+//! A database is a directory holding three files.
 //!
 //! - `data.mdb` is append-only. It starts with a 64-byte header (`METISDB` magic, format
-//!   number) and then holds records, each framed as `kind: u8, body_len: u32, body`. Integers
-//!   are little-endian. A record is never changed once written; a record's file offset is its
-//!   identity (trie nodes point at their children by offset).
+//!   number u32, base version u64, generation u64; see [`Header`]) and then holds records,
+//!   each framed as `kind: u8, body_len: u32, body`. Integers are little-endian. A record is
+//!   never changed once written; a record's file offset is its identity (trie nodes point at
+//!   their children by offset).
 //! - `meta.mdb` holds two 128-byte slots. A commit writes the slot it did not write last, so a
 //!   torn write of one slot leaves the other intact. A slot holds a sequence number, the
-//!   committed version, the committed length of `data.mdb`, the state root, and a CRC-32 of
-//!   the slot. The valid slot with the higher sequence number is the current one.
+//!   committed version, the committed length of `data.mdb`, the state root, the generation
+//!   of the data file it commits, and a CRC-32 of the slot. The valid slot with the higher
+//!   sequence number is the current one. (Slots of the first layout, magic `MDBMETA`, have no
+//!   generation and name generation 0.)
+//! - `LOCK` is empty; an open database holds an exclusive lock on it, so a second process
+//!   (or a second open in the same process) is refused instead of corrupting the files.
+//!
+//! # Compaction
+//!
+//! [`super::MetisDb::compact`] writes `data.mdb.compact`: a header with the next generation
+//! and the oldest retained version as base, a base batch with every record that version still
+//! reads (trie nodes reachable from a retained root, the newest flat record of each key at or
+//! below the base, the codes live accounts name), then each later version's batch with its own
+//! live records; nodes and account records point at their children's new offsets. The file is
+//! synced, then a meta slot naming the new generation and length is written and synced, which
+//! is the moment the compaction happens; then the file is renamed over `data.mdb`. Opening
+//! finishes that rename if a crash came between the two, and deletes a `data.mdb.compact`
+//! whose generation the meta file does not name.
 //!
 //! # Commits
 //!
@@ -42,8 +59,10 @@ use metisvm_vm::primitives::{Address, B256, U256};
 
 /// Magic bytes at the start of `data.mdb`.
 pub(crate) const DATA_MAGIC: &[u8; 8] = b"METISDB\0";
-/// Magic bytes at the start of each meta slot.
-pub(crate) const META_MAGIC: &[u8; 8] = b"MDBMETA\0";
+/// Magic bytes at the start of each meta slot of the first layout (no generation).
+pub(crate) const META_MAGIC_V1: &[u8; 8] = b"MDBMETA\0";
+/// Magic bytes at the start of each meta slot that carries a generation.
+pub(crate) const META_MAGIC: &[u8; 8] = b"MDBMET2\0";
 /// The format number written in the header; files of another number are refused.
 pub(crate) const FORMAT: u32 = 1;
 /// Length of the data file's header; the first record starts here.
@@ -63,24 +82,41 @@ pub(crate) mod kind {
     pub(crate) const COMMIT: u8 = 6;
 }
 
-/// The data file's header.
-pub(crate) fn header() -> [u8; HEADER_LEN as usize] {
-    let mut h = [0u8; HEADER_LEN as usize];
-    h[..8].copy_from_slice(DATA_MAGIC);
-    h[8..12].copy_from_slice(&FORMAT.to_le_bytes());
-    h
+/// What the data file's header says besides its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Header {
+    /// The first version the file holds (0: the file starts from the empty state). A
+    /// compacted file starts with a base batch of this version that holds every record its
+    /// versions still read, whatever version wrote them.
+    pub(crate) base_version: u64,
+    /// How many times the database was compacted; the meta slot names the generation of the
+    /// data file it commits.
+    pub(crate) generation: u64,
 }
 
-/// Checks the data file's header.
-pub(crate) fn check_header(bytes: &[u8]) -> Result<(), DbError> {
-    if bytes.len() < HEADER_LEN as usize || &bytes[..8] != DATA_MAGIC {
-        return Err(DbError::corrupt("data.mdb", 0, "not a MetisDB data file (bad magic)"));
+impl Header {
+    /// The header's bytes.
+    pub(crate) fn encode(&self) -> [u8; HEADER_LEN as usize] {
+        let mut h = [0u8; HEADER_LEN as usize];
+        h[..8].copy_from_slice(DATA_MAGIC);
+        h[8..12].copy_from_slice(&FORMAT.to_le_bytes());
+        h[12..20].copy_from_slice(&self.base_version.to_le_bytes());
+        h[20..28].copy_from_slice(&self.generation.to_le_bytes());
+        h
     }
-    let format = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if format != FORMAT {
-        return Err(DbError::corrupt("data.mdb", 8, format!("format {format}, this build reads {FORMAT}")));
+
+    /// Checks and reads the header of `bytes` (a data file named `file` in errors).
+    pub(crate) fn decode(bytes: &[u8], file: &str) -> Result<Header, DbError> {
+        if bytes.len() < HEADER_LEN as usize || &bytes[..8] != DATA_MAGIC {
+            return Err(DbError::corrupt(file, 0, "not a MetisDB data file (bad magic)"));
+        }
+        let format = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if format != FORMAT {
+            return Err(DbError::corrupt(file, 8, format!("format {format}, this build reads {FORMAT}")));
+        }
+        let field = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        Ok(Header { base_version: field(12), generation: field(20) })
     }
-    Ok(())
 }
 
 /// A flat account record: the account as of `version`.
@@ -229,6 +265,8 @@ pub(crate) struct MetaSlot {
     pub(crate) version: u64,
     pub(crate) committed_len: u64,
     pub(crate) state_root: B256,
+    /// The generation of the data file this slot commits (see [`Header::generation`]).
+    pub(crate) generation: u64,
 }
 
 impl MetaSlot {
@@ -239,6 +277,7 @@ impl MetaSlot {
         out.extend_from_slice(&self.version.to_le_bytes());
         out.extend_from_slice(&self.committed_len.to_le_bytes());
         out.extend_from_slice(self.state_root.as_slice());
+        out.extend_from_slice(&self.generation.to_le_bytes());
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out.resize(META_SLOT_LEN, 0);
@@ -247,11 +286,12 @@ impl MetaSlot {
 
     /// The slot in `bytes`, or `None` when it is blank, torn or corrupt.
     pub(crate) fn decode(bytes: &[u8]) -> Option<MetaSlot> {
-        let body_len = 8 + 8 + 8 + 8 + 32;
-        if bytes.len() < body_len + 4 || &bytes[..8] != META_MAGIC {
+        let v1 = bytes.get(..8)? == META_MAGIC_V1;
+        if !v1 && bytes.get(..8)? != META_MAGIC {
             return None;
         }
-        let crc = u32::from_le_bytes(bytes[body_len..body_len + 4].try_into().ok()?);
+        let body_len = if v1 { 8 + 8 + 8 + 8 + 32 } else { 8 + 8 + 8 + 8 + 32 + 8 };
+        let crc = u32::from_le_bytes(bytes.get(body_len..body_len + 4)?.try_into().ok()?);
         if crc32fast::hash(&bytes[..body_len]) != crc {
             return None;
         }
@@ -261,6 +301,7 @@ impl MetaSlot {
             version: r.u64()?,
             committed_len: r.u64()?,
             state_root: B256::from_slice(r.take(32)?),
+            generation: if v1 { 0 } else { r.u64()? },
         })
     }
 }
@@ -333,11 +374,42 @@ mod tests {
 
     #[test]
     fn meta_slot_detects_damage() {
-        let slot = MetaSlot { seq: 3, version: 2, committed_len: 999, state_root: B256::with_last_byte(4) };
+        let slot = MetaSlot {
+            seq: 3,
+            version: 2,
+            committed_len: 999,
+            state_root: B256::with_last_byte(4),
+            generation: 5,
+        };
         let mut bytes = slot.encode();
         assert_eq!(MetaSlot::decode(&bytes), Some(slot));
         bytes[20] ^= 1;
         assert_eq!(MetaSlot::decode(&bytes), None);
         assert_eq!(MetaSlot::decode(&[0u8; META_SLOT_LEN]), None);
+    }
+
+    #[test]
+    fn meta_slots_of_the_first_layout_name_generation_zero() {
+        let mut bytes = vec![0u8; META_SLOT_LEN];
+        bytes[..8].copy_from_slice(META_MAGIC_V1);
+        bytes[8..16].copy_from_slice(&4u64.to_le_bytes());
+        bytes[16..24].copy_from_slice(&3u64.to_le_bytes());
+        bytes[24..32].copy_from_slice(&640u64.to_le_bytes());
+        bytes[32..64].copy_from_slice(B256::with_last_byte(7).as_slice());
+        let crc = crc32fast::hash(&bytes[..64]);
+        bytes[64..68].copy_from_slice(&crc.to_le_bytes());
+        let slot = MetaSlot::decode(&bytes).expect("a valid first-layout slot");
+        assert_eq!((slot.seq, slot.version, slot.committed_len, slot.generation), (4, 3, 640, 0));
+        assert_eq!(slot.state_root, B256::with_last_byte(7));
+    }
+
+    #[test]
+    fn header_round_trips_and_refuses_other_files() {
+        let header = Header { base_version: 12, generation: 3 };
+        assert_eq!(Header::decode(&header.encode(), "data.mdb").unwrap(), header);
+        assert!(
+            Header::decode(b"not a database at all, but long enough to hold a header.........", "x").is_err()
+        );
+        assert!(Header::decode(&header.encode()[..20], "x").is_err());
     }
 }

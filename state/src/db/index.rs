@@ -33,6 +33,18 @@ impl Versions {
         }
     }
 
+    /// Calls `f` with the offset of each entry a version at or above `oldest` can read:
+    /// every newer entry and the newest one at or below it.
+    pub(crate) fn for_each_live(&self, oldest: u64, mut f: impl FnMut(u64)) {
+        match self {
+            Versions::One(_, offset) => f(*offset),
+            Versions::Many(entries) => {
+                let from = entries.partition_point(|&(v, _)| v <= oldest).saturating_sub(1);
+                entries[from..].iter().for_each(|&(_, offset)| f(offset));
+            }
+        }
+    }
+
     /// Adds the entry of `version` (newer than every entry held) and drops the entries no
     /// version at or above `horizon` can read.
     pub(crate) fn push(&mut self, version: u64, offset: u64, horizon: u64) {
@@ -149,5 +161,23 @@ mod tests {
         assert!(matches!(&v, Versions::Many(e) if e.len() == 2));
         v.push(9, 90, 9);
         assert!(matches!(v, Versions::One(9, 90)));
+    }
+
+    #[test]
+    fn live_entries_are_the_newest_at_or_below_and_all_above() {
+        let live = |v: &Versions, oldest| {
+            let mut out = Vec::new();
+            v.for_each_live(oldest, |o| out.push(o));
+            out
+        };
+        let mut v = Versions::One(2, 20);
+        assert_eq!(live(&v, 0), [20]);
+        assert_eq!(live(&v, 5), [20]);
+        v.push(5, 50, 0);
+        v.push(7, 70, 0);
+        assert_eq!(live(&v, 1), [20, 50, 70]);
+        assert_eq!(live(&v, 2), [20, 50, 70]);
+        assert_eq!(live(&v, 6), [50, 70]);
+        assert_eq!(live(&v, 9), [70]);
     }
 }

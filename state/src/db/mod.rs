@@ -13,8 +13,11 @@
 //!   trie ([`trie`]), hashing different accounts' storage tries in parallel.
 //! - Commits are atomic and survive a crash at any point; see [`format`] for the files and
 //!   how a commit is made durable, and [`MetisDb::open`] for recovery.
+//! - [`MetisDb::compact`] rewrites the data file with only what the retained versions read
+//!   (`compact.rs`), as atomically as a commit.
 
 mod commit;
+mod compact;
 pub(crate) mod format;
 pub(crate) mod index;
 mod open;
@@ -24,6 +27,7 @@ mod snapshot;
 pub(crate) mod trie;
 
 pub use commit::Committed;
+pub use compact::Compacted;
 pub use proof::{verify_account_proof, AccountProof, ProofError, StorageProof};
 pub use raw::RawTrie;
 pub use snapshot::Snapshot;
@@ -67,6 +71,15 @@ pub enum DbError {
         /// The newest committed version.
         latest: u64,
     },
+    /// Another open database (in this process or another) holds the directory.
+    #[error("{dir} is in use: another open MetisDB holds its LOCK file")]
+    Locked {
+        /// The database directory.
+        dir: PathBuf,
+    },
+    /// Compaction needs the database to itself, but snapshots of it are still alive.
+    #[error("cannot compact while {0} snapshot(s) of the database are alive")]
+    SnapshotsAlive(usize),
     /// A lock was poisoned by a thread that panicked while holding it.
     #[error("MetisDB lock poisoned: a thread panicked while holding it")]
     Poisoned,
@@ -133,15 +146,19 @@ struct Writer {
     meta: File,
     committed_len: u64,
     seq: u64,
+    /// The data file's generation (see [`format::Header`]).
+    generation: u64,
 }
 
-/// A MetisDB database, open for reading and writing. One process at a time may open a
-/// directory (the files carry no lock; a second writer would corrupt them).
+/// A MetisDB database, open for reading and writing. It holds its directory's lock until it
+/// is dropped: one open database per directory.
 #[derive(Debug)]
 pub struct MetisDb {
     shared: Arc<Shared>,
     writer: Mutex<Writer>,
     recovered: u64,
+    /// The locked `LOCK` file.
+    lock: File,
 }
 
 /// A summary of a database: what `metisvm db` prints.

@@ -1,7 +1,8 @@
-//! Opening a database: creating a fresh one, recovering from an unfinished commit, checking
-//! every committed batch against its CRC, and rebuilding the version index.
+//! Opening a database: taking the directory's lock, creating a fresh database, recovering
+//! from an unfinished commit or compaction, checking every committed batch against its CRC,
+//! and rebuilding the version index.
 
-use super::format::{self, kind, AccountRecord, CommitRecord, MetaSlot, HEADER_LEN, META_SLOT_LEN};
+use super::format::{self, kind, AccountRecord, CommitRecord, Header, MetaSlot, HEADER_LEN, META_SLOT_LEN};
 use super::index::{Index, VersionRoot};
 use super::{DbError, MetisDb, Options, Shared, Writer};
 use crate::trie::EMPTY_ROOT_HASH;
@@ -14,6 +15,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub(crate) const DATA_FILE: &str = "data.mdb";
 pub(crate) const META_FILE: &str = "meta.mdb";
+/// A compacted data file on its way to replacing `data.mdb` (see [`super::format`]).
+pub(crate) const COMPACT_FILE: &str = "data.mdb.compact";
+/// The file an open database holds locked.
+pub(crate) const LOCK_FILE: &str = "LOCK";
 
 /// Maps `file` with room to grow: the map covers at least `len` bytes and is replaced only
 /// when the file outgrows it. Bytes past the file's end are never read.
@@ -34,9 +39,29 @@ impl MetisDb {
     /// If the last process died in the middle of a commit, the unfinished batch is cut off and
     /// the database opens at the last committed version ([`MetisDb::recovered_bytes`]). A
     /// missing, truncated or damaged file is an error, never a silently older state.
+    ///
+    /// One open database per directory: a second open, from this process or another, fails
+    /// with [`DbError::Locked`] until the first is dropped.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<MetisDb, DbError> {
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(|e| DbError::io(dir, e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| DbError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(DbError::Locked { dir: dir.to_path_buf() }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(DbError::io(&lock_path, e)),
+        }
+        Self::open_locked(dir, options, lock)
+    }
+
+    /// Opens the database in `dir`, whose lock `lock` holds.
+    pub(super) fn open_locked(dir: &Path, options: Options, lock: File) -> Result<MetisDb, DbError> {
         let data_path = dir.join(DATA_FILE);
         let meta_path = dir.join(META_FILE);
         if !data_path.exists() {
@@ -46,7 +71,6 @@ impl MetisDb {
             create(dir, options.sync)?;
         }
         let rw = |p: &Path| OpenOptions::new().read(true).write(true).open(p).map_err(|e| DbError::io(p, e));
-        let mut data = rw(&data_path)?;
         let mut meta = match rw(&meta_path) {
             Ok(meta) => meta,
             Err(_) if !meta_path.exists() => {
@@ -55,6 +79,8 @@ impl MetisDb {
             Err(e) => return Err(e),
         };
         let current = read_meta(&mut meta, &meta_path)?;
+        finish_compaction(dir, current.generation)?;
+        let mut data = rw(&data_path)?;
         let file_len = data.metadata().map_err(|e| DbError::io(&data_path, e))?.len();
         if file_len < current.committed_len {
             return Err(DbError::corrupt(
@@ -78,8 +104,55 @@ impl MetisDb {
             map: RwLock::new(map),
             pins: Mutex::new(BTreeMap::new()),
         };
-        let writer = Writer { data, meta, committed_len: current.committed_len, seq: current.seq };
-        Ok(MetisDb { shared: Arc::new(shared), writer: Mutex::new(writer), recovered })
+        let writer = Writer {
+            data,
+            meta,
+            committed_len: current.committed_len,
+            seq: current.seq,
+            generation: current.generation,
+        };
+        Ok(MetisDb { shared: Arc::new(shared), writer: Mutex::new(writer), recovered, lock })
+    }
+}
+
+/// The generation of the data file at `path`, read from its header.
+fn generation_of(path: &Path, name: &str) -> Result<u64, DbError> {
+    let mut bytes = [0u8; HEADER_LEN as usize];
+    let mut file = File::open(path).map_err(|e| DbError::io(path, e))?;
+    let read = file.read(&mut bytes).map_err(|e| DbError::io(path, e))?;
+    Ok(Header::decode(&bytes[..read], name)?.generation)
+}
+
+/// Makes `data.mdb` the data file of `generation` (the meta file's): finishes a compaction
+/// that committed but crashed before its rename, and deletes the file of one that did not
+/// commit.
+fn finish_compaction(dir: &Path, generation: u64) -> Result<(), DbError> {
+    let data_path = dir.join(DATA_FILE);
+    let compact_path = dir.join(COMPACT_FILE);
+    let data_generation = generation_of(&data_path, DATA_FILE)?;
+    let compacted = compact_path.exists();
+    if data_generation == generation {
+        if compacted {
+            fs::remove_file(&compact_path).map_err(|e| DbError::io(&compact_path, e))?;
+        }
+        return Ok(());
+    }
+    if compacted && generation_of(&compact_path, COMPACT_FILE)? == generation {
+        fs::rename(&compact_path, &data_path).map_err(|e| DbError::io(&data_path, e))?;
+        sync_dir(dir);
+        return Ok(());
+    }
+    Err(DbError::corrupt(
+        DATA_FILE,
+        20,
+        format!("data file of generation {data_generation}, but meta.mdb commits generation {generation}"),
+    ))
+}
+
+/// Syncs a directory's entries (renames, new files); best effort where the platform cannot.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 
@@ -87,12 +160,18 @@ impl MetisDb {
 fn create(dir: &Path, sync: bool) -> Result<(), DbError> {
     let data_path = dir.join(DATA_FILE);
     let mut data = File::create(&data_path).map_err(|e| DbError::io(&data_path, e))?;
-    data.write_all(&format::header()).map_err(|e| DbError::io(&data_path, e))?;
+    data.write_all(&Header::default().encode()).map_err(|e| DbError::io(&data_path, e))?;
     if sync {
         data.sync_all().map_err(|e| DbError::io(&data_path, e))?;
     }
     let meta_path = dir.join(META_FILE);
-    let slot = MetaSlot { seq: 0, version: 0, committed_len: HEADER_LEN, state_root: EMPTY_ROOT_HASH };
+    let slot = MetaSlot {
+        seq: 0,
+        version: 0,
+        committed_len: HEADER_LEN,
+        state_root: EMPTY_ROOT_HASH,
+        generation: 0,
+    };
     let mut bytes = slot.encode().to_vec();
     bytes.resize(2 * META_SLOT_LEN, 0);
     // Written under a temporary name and renamed, so a crash leaves no half-made meta file.
@@ -104,9 +183,7 @@ fn create(dir: &Path, sync: bool) -> Result<(), DbError> {
     }
     fs::rename(&tmp, &meta_path).map_err(|e| DbError::io(&meta_path, e))?;
     if sync {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+        sync_dir(dir);
     }
     Ok(())
 }
@@ -126,14 +203,32 @@ fn read_meta(meta: &mut File, path: &Path) -> Result<MetaSlot, DbError> {
 }
 
 /// Checks every committed batch and builds the index from the records.
+///
+/// A compacted file starts at its header's base version, and its first batch (of that
+/// version) may hold records written by any version up to it.
 fn scan(data: &[u8], meta: &MetaSlot, options: Options) -> Result<Index, DbError> {
-    format::check_header(data)?;
+    let header = Header::decode(data, DATA_FILE)?;
+    let base = header.base_version;
     let horizon = meta.version.saturating_sub(options.retain);
     let mut index = Index::default();
-    index.push_root(0, VersionRoot { state_root: EMPTY_ROOT_HASH, root_node: 0 }, horizon);
+    if base == 0 {
+        index.push_root(0, VersionRoot { state_root: EMPTY_ROOT_HASH, root_node: 0 }, horizon);
+    }
     let mut at = HEADER_LEN;
     let mut batch_start = HEADER_LEN;
-    let mut version = 1;
+    let mut version = base.max(1);
+    let check_version = |found: u64, version: u64, at: u64| {
+        let in_base_batch = base > 0 && version == base && found < base;
+        if found == version || in_base_batch {
+            Ok(())
+        } else {
+            Err(DbError::corrupt(
+                DATA_FILE,
+                at,
+                format!("record of version {found} inside the batch of {version}"),
+            ))
+        }
+    };
     let end = data.len() as u64;
     while at < end {
         let bad = |reason: &str| DbError::corrupt(DATA_FILE, at, reason);
@@ -203,15 +298,4 @@ fn scan(data: &[u8], meta: &MetaSlot, options: Options) -> Result<Index, DbError
         return Err(DbError::corrupt(META_FILE, 0, "meta's state root differs from the last commit's"));
     }
     Ok(index)
-}
-
-fn check_version(found: u64, expected: u64, at: u64) -> Result<(), DbError> {
-    if found != expected {
-        return Err(DbError::corrupt(
-            DATA_FILE,
-            at,
-            format!("record of version {found} inside the batch of {expected}"),
-        ));
-    }
-    Ok(())
 }

@@ -25,7 +25,7 @@ impl Default for RawTrie {
 impl RawTrie {
     /// An empty trie.
     pub fn new() -> RawTrie {
-        RawTrie { data: format::header().to_vec(), root: None }
+        RawTrie { data: format::Header::default().encode().to_vec(), root: None }
     }
 
     /// Applies `updates` as one commit: for a key given more than once the last value wins,

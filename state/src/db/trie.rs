@@ -433,12 +433,56 @@ pub(crate) fn write(child: Child, out: &mut Vec<u8>, base: u64) -> Child {
         }
     }
     let offset = base + out.len() as u64;
+    write_record(&node, out);
+    Child::Stored { offset, reference }
+}
+
+/// Appends `node` (its children stored) as a node record.
+fn write_record(node: &Node, out: &mut Vec<u8>) {
     let start = out.len();
     format::frame(out, kind::NODE, 0);
-    encode_node(&node, out);
+    encode_node(node, out);
     let body_len = (out.len() - start - format::FRAME_LEN) as u32;
     out[start + 1..start + 5].copy_from_slice(&body_len.to_le_bytes());
-    Child::Stored { offset, reference }
+}
+
+/// The offsets of the children of the node record `body`, or `None` if it does not parse.
+pub(crate) fn child_offsets(body: &[u8]) -> Option<Vec<u64>> {
+    let offsets = match decode_node(body)? {
+        Node::Leaf { .. } => Vec::new(),
+        Node::Extension { child, .. } => vec![stored_offset(&child)],
+        Node::Branch { children, .. } => children.iter().flatten().map(stored_offset).collect(),
+    };
+    Some(offsets)
+}
+
+/// Appends the node record `body` with each child's offset replaced by `moved(offset)`;
+/// `None` if it does not parse or a child has no new offset.
+pub(crate) fn write_moved(body: &[u8], out: &mut Vec<u8>, moved: impl Fn(u64) -> Option<u64>) -> Option<()> {
+    let mut node = decode_node(body)?;
+    let relocate = |child: &mut Child| -> Option<()> {
+        let Child::Stored { offset, .. } = child else { return None };
+        *offset = moved(*offset)?;
+        Some(())
+    };
+    match &mut node {
+        Node::Leaf { .. } => {}
+        Node::Extension { child, .. } => relocate(child)?,
+        Node::Branch { children, .. } => {
+            for child in children.iter_mut().flatten() {
+                relocate(child)?;
+            }
+        }
+    }
+    write_record(&node, out);
+    Some(())
+}
+
+fn stored_offset(child: &Child) -> u64 {
+    match child {
+        Child::Stored { offset, .. } => *offset,
+        Child::Fresh(_) | Child::Hashed(..) => unreachable!("decoded children are stored"),
+    }
 }
 
 fn write_path(out: &mut Vec<u8>, path: &[u8]) {
@@ -626,7 +670,7 @@ mod tests {
 
     #[test]
     fn proofs_end_at_the_value() {
-        let mut data = format::header().to_vec();
+        let mut data = format::Header::default().encode().to_vec();
         let changes: Vec<Change> = (0u8..40)
             .map(|i| (nibbles(&keccak256([i]).0), Some(vec![i + 1; (i % 5 + 1) as usize])))
             .collect();

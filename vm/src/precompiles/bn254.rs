@@ -73,7 +73,7 @@ pub(super) fn pairing(input: &[u8], gas_limit: u64, fork: Fork) -> PrecompileRes
     let pairs = (input.len() / PAIR_LEN) as u64;
     let cost = PAIRING_PER_PAIR.at(fork).saturating_mul(pairs).saturating_add(PAIRING_BASE.at(fork));
     let gas_used = charge(cost, gas_limit)?;
-    if input.len() % PAIR_LEN != 0 {
+    if !input.len().is_multiple_of(PAIR_LEN) {
         return Err(PrecompileError::Failed);
     }
 

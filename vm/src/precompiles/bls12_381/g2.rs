@@ -44,7 +44,7 @@ pub(crate) fn add(input: &[u8], gas_limit: u64) -> PrecompileResult {
 /// 0x0e: `sum(scalar_i * point_i)` over one or more (point, scalar) pairs, each point
 /// checked for subgroup membership.
 pub(crate) fn msm(input: &[u8], gas_limit: u64) -> PrecompileResult {
-    if input.is_empty() || input.len() % MSM_PAIR_LEN != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(MSM_PAIR_LEN) {
         return Err(PrecompileError::Failed);
     }
     let k = input.len() / MSM_PAIR_LEN;

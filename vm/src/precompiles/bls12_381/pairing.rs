@@ -21,7 +21,7 @@ const PER_PAIR_GAS: u64 = 32_600;
 /// 0x0f: 1 as a 32-byte word when the product of the pairings of the given pairs is one,
 /// 0 otherwise. Every point is checked for subgroup membership.
 pub(crate) fn pairing_check(input: &[u8], gas_limit: u64) -> PrecompileResult {
-    if input.is_empty() || input.len() % PAIR_LEN != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(PAIR_LEN) {
         return Err(PrecompileError::Failed);
     }
     let k = (input.len() / PAIR_LEN) as u64;
