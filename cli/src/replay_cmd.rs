@@ -3,7 +3,7 @@
 //! `gasUsed`, `logsBloom` and, from Byzantium on, `receiptsRoot`. One line per block, an
 //! optional JSON report, and the closing line `N passed, N failed, N skipped`.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use metisvm_conformance::replay::{block_dirs, run_blocks_with, BlockReport, Outcome, ReplayOptions};
 use metisvm_conformance::skip::SkipList;
@@ -134,7 +134,15 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         (None, true) => Some(metisvm_mpef::Mode::Sequential),
         (None, false) => None,
     };
-    let options = ReplayOptions { native: crate::jit_args::backend(&jit), db: args.db.clone(), mpef };
+    // Parallel blocks run one after another on the same threads, as on a node.
+    let mpef_pool = match mpef {
+        Some(metisvm_mpef::Mode::Parallel(n)) if n > 1 => Some(std::sync::Arc::new(
+            metisvm_mpef::WorkerPool::new(n).context("option --threads: cannot start the worker threads")?,
+        )),
+        _ => None,
+    };
+    let options =
+        ReplayOptions { native: crate::jit_args::backend(&jit), db: args.db.clone(), mpef, mpef_pool };
     let reports = run_blocks_with(&dirs, &skips, &options, |r| {
         bar.set_message(r.number.to_string());
         bar.inc(1);

@@ -42,6 +42,38 @@ fn synthetic_workloads_match_sequential_at_every_conflict_rate() {
 }
 
 #[test]
+fn mixed_blocks_hold_transfers_token_transfers_and_swaps_that_all_succeed() {
+    let params = Params { workload: Workload::Mixed, txs: 90, conflict_rate: 0.2, seed: 3 };
+    let block = generate(&params, Some(&contracts())).unwrap();
+    let out = execute_block(
+        &block.pre,
+        &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs },
+        &Config::sequential(),
+    )
+    .unwrap();
+    assert!(out.rejected.is_none(), "{:?}", out.rejected);
+    let (mut raw, mut tokens, mut swaps) = (0, 0, 0);
+    for (i, (tx, result)) in block.txs.iter().zip(&out.txs).enumerate() {
+        assert_eq!(result.status, ExecStatus::Success, "tx {i}: {:?}", result.output);
+        assert_eq!(tx.caller, synthetic::address(0x10, i), "tx {i} comes from sender {i}");
+        if tx.data.is_empty() {
+            raw += 1;
+            assert_eq!(result.gas_used, 21_000);
+        } else if Swap::of_call(&tx.data).is_some() {
+            swaps += 1;
+            assert!(result.gas_used > 100_000, "tx {i}: a real swap");
+        } else {
+            tokens += 1;
+            assert_eq!(result.logs.len(), 1, "tx {i}: one Transfer event");
+        }
+    }
+    // A third of each, give or take the draw.
+    for (kind, count) in [("raw", raw), ("token", tokens), ("swap", swaps)] {
+        assert!((15..=45).contains(&count), "{count} {kind} transactions of 90");
+    }
+}
+
+#[test]
 fn erc20_transfers_move_balances_in_the_mapping_the_generator_fills() {
     let params = Params { workload: Workload::Erc20Transfers, txs: 10, conflict_rate: 0.0, seed: 1 };
     let block = generate(&params, Some(&contracts())).unwrap();

@@ -161,6 +161,9 @@ pub struct ReplayOptions {
     /// Also run each block through MPEF in this mode and require the same receipts, logs and
     /// state root. Blocks then run one at a time, so parallel timings are the block's own.
     pub mpef: Option<metisvm_mpef::Mode>,
+    /// Threads kept for MPEF's parallel runs across blocks, as a node keeps them (without
+    /// one, each block starts and ends its own workers).
+    pub mpef_pool: Option<std::sync::Arc<metisvm_mpef::WorkerPool>>,
 }
 
 /// The block folders under `path`: `path` itself when it holds `block.json`, else its
@@ -345,7 +348,8 @@ pub fn run_block(
     native: Option<&Backend>,
     db: Option<&Path>,
 ) -> Result<BlockReport, InputError> {
-    let options = ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None };
+    let options =
+        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_pool: None };
     run_block_with(dir, skips, &options)
 }
 
@@ -388,7 +392,7 @@ pub fn run_block_with(
     report.exec_seconds = started.elapsed().as_secs_f64();
     let mut problems = check(&block, &exec);
     if let (Some(mode), Some(pre)) = (options.mpef, &pre) {
-        let mut config = metisvm_mpef::Config { mode, native: None, pool: None };
+        let mut config = metisvm_mpef::Config { mode, native: None, pool: options.mpef_pool.clone() };
         if let Some(backend) = native {
             config = config.with_native(backend.clone());
         }
@@ -487,7 +491,8 @@ pub fn run_blocks_in(
     db: Option<&Path>,
     on_done: impl Fn(&BlockReport) + Sync,
 ) -> Result<Vec<BlockReport>, InputError> {
-    let options = ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None };
+    let options =
+        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_pool: None };
     run_blocks_with(dirs, skips, &options, on_done)
 }
 

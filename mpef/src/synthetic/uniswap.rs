@@ -18,7 +18,7 @@
 //! units never cross a tick, but every swap rewrites the pool's price slot, so swaps on one
 //! pool always conflict.
 
-use super::{address, contract_account, erc20_balance_slot, sender_tx, Contracts, Params, Rng, SENDER};
+use super::{address, contract_account, erc20_balance_slot, sender_tx, Contracts, Rng, SENDER};
 use metisvm_state::MemoryState;
 use metisvm_vm::{create2_address, keccak256, Address, Bytes, TxEnv, B256, U256};
 use std::collections::BTreeMap;
@@ -217,30 +217,32 @@ impl Swap {
     }
 }
 
-/// Deploys the pools and returns the swaps: sender `i` swaps on pool `i % pools`, or on pool
-/// 0 when it conflicts.
+/// Deploys the pools and returns one swap per entry of `senders` (indices of the generated
+/// senders), in order: the `j`th swaps on pool `j % pools`, or on pool 0 when it conflicts
+/// (with probability `conflict_rate`).
 pub(super) fn swaps(
     pre: &mut MemoryState,
     contracts: &Contracts,
-    params: &Params,
+    senders: &[usize],
+    conflict_rate: f64,
     rng: &mut Rng,
 ) -> Result<Vec<TxEnv>, String> {
-    let n = params.txs;
+    let n = senders.len();
     let pools: Vec<Pool> = (0..n.div_ceil(SWAPS_PER_POOL).max(1)).map(pool).collect();
     let chosen: Vec<usize> =
-        (0..n).map(|i| if rng.chance(params.conflict_rate) { 0 } else { i % pools.len() }).collect();
+        (0..n).map(|j| if rng.chance(conflict_rate) { 0 } else { j % pools.len() }).collect();
     let mut swappers = vec![Vec::new(); pools.len()];
-    for (i, &p) in chosen.iter().enumerate() {
-        swappers[p].push(address(SENDER, i));
+    for (&sender, &p) in senders.iter().zip(&chosen) {
+        swappers[p].push(address(SENDER, sender));
     }
     let templates = Templates::new(contracts)?;
     deploy_shared(pre, &templates, &pools);
     for (pool, swappers) in pools.iter().zip(&swappers) {
         deploy_pool(pre, &templates, &contracts.erc20, pool, swappers);
     }
-    let txs = chosen.iter().enumerate().map(|(i, &p)| {
-        let data = Swap::ALL[i % Swap::ALL.len()].call_data();
-        sender_tx(i, pools[p].single_swap, U256::ZERO, data, SWAP_GAS_LIMIT, rng)
+    let txs = senders.iter().zip(&chosen).enumerate().map(|(j, (&sender, &p))| {
+        let data = Swap::ALL[j % Swap::ALL.len()].call_data();
+        sender_tx(sender, pools[p].single_swap, U256::ZERO, data, SWAP_GAS_LIMIT, rng)
     });
     Ok(txs.collect())
 }
