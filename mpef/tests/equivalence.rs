@@ -21,6 +21,17 @@ fn contracts() -> Contracts {
     Contracts::load(&contracts_dir()).expect("compiled contracts (set METISVM_BENCHMARKS)")
 }
 
+/// The block `params` describes, and its execution under `config`.
+fn generate_and_run(
+    params: &Params,
+    config: &Config,
+) -> (synthetic::SyntheticBlock, metisvm_mpef::BlockOutput) {
+    let block = generate(params, Some(&contracts())).unwrap();
+    let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
+    let out = execute_block(&block.pre, &input, config).unwrap();
+    (block, out)
+}
+
 #[test]
 fn synthetic_workloads_match_sequential_at_every_conflict_rate() {
     let contracts = contracts();
@@ -44,13 +55,7 @@ fn synthetic_workloads_match_sequential_at_every_conflict_rate() {
 #[test]
 fn mixed_blocks_hold_transfers_token_transfers_and_swaps_that_all_succeed() {
     let params = Params { workload: Workload::Mixed, txs: 90, conflict_rate: 0.2, seed: 3 };
-    let block = generate(&params, Some(&contracts())).unwrap();
-    let out = execute_block(
-        &block.pre,
-        &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs },
-        &Config::sequential(),
-    )
-    .unwrap();
+    let (block, out) = generate_and_run(&params, &Config::sequential());
     assert!(out.rejected.is_none(), "{:?}", out.rejected);
     let (mut raw, mut tokens, mut swaps) = (0, 0, 0);
     for (i, (tx, result)) in block.txs.iter().zip(&out.txs).enumerate() {
@@ -76,13 +81,7 @@ fn mixed_blocks_hold_transfers_token_transfers_and_swaps_that_all_succeed() {
 #[test]
 fn erc20_transfers_move_balances_in_the_mapping_the_generator_fills() {
     let params = Params { workload: Workload::Erc20Transfers, txs: 10, conflict_rate: 0.0, seed: 1 };
-    let block = generate(&params, Some(&contracts())).unwrap();
-    let out = execute_block(
-        &block.pre,
-        &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs },
-        &Config::parallel(2),
-    )
-    .unwrap();
+    let (block, out) = generate_and_run(&params, &Config::parallel(2));
     // Each transfer emits a Transfer event and writes the recipient's balance slot.
     for (tx, result) in block.txs.iter().zip(&out.txs) {
         assert_eq!(result.logs.len(), 1, "one Transfer event");
@@ -102,13 +101,7 @@ fn erc20_transfers_move_balances_in_the_mapping_the_generator_fills() {
 #[test]
 fn uniswap_swaps_succeed_and_move_tokens_between_swappers_and_pools() {
     let params = Params { workload: Workload::UniswapSwaps, txs: 64, conflict_rate: 0.25, seed: 5 };
-    let block = generate(&params, Some(&contracts())).unwrap();
-    let out = execute_block(
-        &block.pre,
-        &BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs },
-        &Config::sequential(),
-    )
-    .unwrap();
+    let (block, out) = generate_and_run(&params, &Config::sequential());
     assert!(out.rejected.is_none(), "{:?}", out.rejected);
     let post = post_state(&block.pre, &out);
     let balance = |state: &MemoryState, token: Address, holder: Address| -> i128 {
