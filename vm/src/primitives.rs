@@ -4,7 +4,7 @@
 //! teams can pass their own values in without conversion.
 
 pub use alloy_primitives::{Address, Bytes, B256, U256};
-use keccak_asm::Keccak256;
+use sha3::{Digest, Keccak256};
 
 /// keccak-256 of the empty byte string: the code hash of an account without code.
 pub const KECCAK_EMPTY: B256 = B256::new([
@@ -12,8 +12,7 @@ pub const KECCAK_EMPTY: B256 = B256::new([
     0x00, 0xb6, 0x53, 0xca, 0x82, 0x27, 0x3b, 0x7b, 0xfa, 0xd8, 0x04, 0x5d, 0x85, 0xa4, 0x70,
 ]);
 
-/// keccak-256 of `data`, with `keccak-asm`'s Keccak-f (12-16% faster than the `sha3`
-/// crate's at every input size measured in `bench/benches/keccak.rs`).
+/// keccak-256 of `data`.
 #[inline]
 pub fn keccak256(data: impl AsRef<[u8]>) -> B256 {
     B256::from_slice(&Keccak256::digest(data.as_ref()))
