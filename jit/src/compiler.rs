@@ -11,8 +11,9 @@
 //! constants and computed words stay in SSA values (registers), DUP and SWAP only move
 //! references, operations on constants are folded, and only the words still live are
 //! stored when the run ends. EVM words are four 64-bit limbs; ADD, SUB, comparisons,
-//! ISZERO and the bitwise operations are inlined with carry chains, and multiplication,
-//! division, modular arithmetic, SIGNEXTEND, BYTE, shifts and CLZ call the VM's builtins
+//! ISZERO, the bitwise operations, MUL and shifts are inlined with carry chains and selects;
+//! division calls [`crate::division`]'s builtins (fast paths for operands below 2^128), and
+//! modular arithmetic, SIGNEXTEND, BYTE and CLZ by a computed input call the VM's builtins
 //! ([`metisvm_vm::interpreter::native::builtin`]). MLOAD, MSTORE and MSTORE8 read and write
 //! memory in place after a bounds check, growing it through the VM when they must. A JUMP
 //! or JUMPI whose destination is a constant goes straight to the destination's block label
@@ -80,6 +81,9 @@ pub struct CompileOptions {
     pub register_stack: bool,
     /// MLOAD, MSTORE, MSTORE8 and MSIZE are compiled; without it the interpreter runs them.
     pub inline_memory: bool,
+    /// MUL, and SHL, SHR and SAR by a computed amount, are inlined on limbs; without it they
+    /// call the VM's builtins.
+    pub inline_wide: bool,
 }
 
 impl Default for CompileOptions {
@@ -89,13 +93,14 @@ impl Default for CompileOptions {
             resolve_jumps: true,
             register_stack: true,
             inline_memory: true,
+            inline_wide: true,
         }
     }
 }
 
 impl CompileOptions {
     /// The names [`CompileOptions::without`] takes.
-    pub const NAMES: [&'static str; 4] = ["fold", "jumps", "registers", "memory"];
+    pub const NAMES: [&'static str; 5] = ["fold", "jumps", "registers", "memory", "wide"];
 
     /// These options with the optimisation `name` (one of [`CompileOptions::NAMES`]) off.
     pub fn without(mut self, name: &str) -> Result<CompileOptions, String> {
@@ -104,6 +109,7 @@ impl CompileOptions {
             "jumps" => self.resolve_jumps = false,
             "registers" => self.register_stack = false,
             "memory" => self.inline_memory = false,
+            "wide" => self.inline_wide = false,
             _ => {
                 return Err(format!(
                     "unknown optimisation `{name}` (expected one of {})",
@@ -276,6 +282,8 @@ struct Lowering<'a> {
     grow_sig: SigRef,
     /// `interpret_one(state) -> exit`.
     host_sig: SigRef,
+    /// `keccak256(state, top) -> done`.
+    keccak_sig: SigRef,
     /// The pc table handed to the code: JUMPDEST index (1-based) | JUMPDEST_FLAG.
     targets: Box<[u32]>,
     /// Where the interpreter may call the code: 0 and the pc after each CALL or CREATE.
@@ -312,6 +320,11 @@ impl<'a> Lowering<'a> {
         sig.params.push(AbiParam::new(ptr));
         sig.returns.push(AbiParam::new(types::I32));
         let host_sig = b.import_signature(sig);
+        let mut sig = Signature::new(call_conv);
+        sig.params.push(AbiParam::new(ptr));
+        sig.params.push(AbiParam::new(ptr));
+        sig.returns.push(AbiParam::new(types::I32));
+        let keccak_sig = b.import_signature(sig);
         let exit_code = b.declare_var(types::I32);
         let exit_pc = b.declare_var(types::I64);
         let dispatch_pc = b.declare_var(types::I64);
@@ -340,6 +353,7 @@ impl<'a> Lowering<'a> {
             builtin_sig,
             grow_sig,
             host_sig,
+            keccak_sig,
             targets: vec![0u32; n].into_boxed_slice(),
             entries: vec![0],
             dispatch_block,
@@ -752,6 +766,7 @@ impl<'a> Lowering<'a> {
             0x58 => Self::push(run, Word::Const(U256::from(pc))),
             0x51..=0x53 | 0x59 if !self.options.inline_memory => return Lowered::Interpret,
             0x51..=0x53 => return self.memory_access(run, op, pc),
+            0x20 if self.options.inline_memory => return self.keccak(run, pc),
             0x59 => {
                 let state = self.state();
                 let len = self.b.ins().load(types::I64, MEM, state, NativeState::OFFSETS[6]);
@@ -787,7 +802,22 @@ impl<'a> Lowering<'a> {
                 Self::write(run, top, b);
                 Self::write(run, other, a);
             }
-            0x0b | 0x1a..=0x1c if self.by_constant(run, op) => {}
+            0x0b | 0x1a..=0x1d if self.by_constant(run, op) => {}
+            0x02 | 0x1b..=0x1d if self.options.inline_wide && !self.all_constant(run, 2) => {
+                let a = self.pop(run);
+                let b = self.pop(run);
+                let result = if op == 0x02 {
+                    self.mul_words(a, b)
+                } else {
+                    let (a, b) = (self.limbs(a), self.limbs(b));
+                    self.shift_by(op, a, b)
+                };
+                Self::push(run, Word::Limbs(result));
+            }
+            0x04..=0x07 => {
+                let f = crate::division::builtin(op).expect("a division opcode");
+                self.call_builtin(run, f, 2);
+            }
             _ => match builtin(op) {
                 Some((f, inputs)) => self.call_builtin(run, f, inputs),
                 None => return Lowered::Interpret,
@@ -890,6 +920,39 @@ impl<'a> Lowering<'a> {
         Lowered::Next(pc + 1)
     }
 
+    /// KECCAK256 through [`crate::keccak::keccak256`], which charges the dynamic gas and
+    /// hashes memory in place; when the gas cannot pay, the instruction goes to the
+    /// step-by-step interpreter as a memory access's does.
+    fn keccak(&mut self, run: &mut Run, pc: usize) -> Lowered {
+        // Both inputs to memory, where the builtin reads them and writes the hash.
+        let lowest = run.delta - 2;
+        for c in run.cached.iter_mut() {
+            if c.pos >= lowest && c.dirty {
+                let (pos, word) = (c.pos, c.word);
+                c.dirty = false;
+                let limbs = self.limbs(word);
+                for (i, limb) in limbs.into_iter().enumerate() {
+                    self.b.ins().store(MEM, limb, run.base, pos * 32 + 8 * i as i32);
+                }
+            }
+        }
+        let top = self.b.ins().iadd_imm_s(run.base, ((run.delta - 1) * 32) as i64);
+        let callee = self.b.ins().iconst(self.ptr, crate::keccak::keccak256 as *const () as usize as i64);
+        let state = self.state();
+        let call = self.b.ins().call_indirect(self.keccak_sig, callee, &[state, top]);
+        self.state_here = None;
+        let done = self.b.inst_results(call)[0];
+        let next = self.b.create_block();
+        let fail = self.b.create_block();
+        self.b.ins().brif(done, next, &[], fail, &[]);
+        self.give_back_and_step(run, fail, pc);
+        self.switch_to(next);
+        // The hash replaced the length in memory; the model forgets both inputs.
+        run.cached.retain(|c| c.pos < lowest);
+        run.delta -= 1;
+        Lowered::Next(pc + 1)
+    }
+
     /// Emits the block `fail` of a memory access at `pc` that cannot go on natively: the
     /// stack as before the instruction, the prepaid gas from it on given back, and
     /// [`Exit::Steps`] at it. The run's model is left as it was.
@@ -910,7 +973,7 @@ impl<'a> Lowering<'a> {
         self.exit_now(Exit::Steps, Some(pc));
     }
 
-    /// SIGNEXTEND, BYTE, SHL or SHR whose first input (the byte index or shift) is a
+    /// SIGNEXTEND, BYTE, SHL, SHR or SAR whose first input (the byte index or shift) is a
     /// constant and whose second is not: inlined as limb moves, shifts and masks. False
     /// (nothing emitted) for other inputs.
     fn by_constant(&mut self, run: &mut Run, op: u8) -> bool {
@@ -945,6 +1008,27 @@ impl<'a> Lowering<'a> {
                 let limb = self.b.ins().ushr_imm_u(x[from_low / 8], 8 * (from_low % 8) as i64);
                 let byte = self.b.ins().band_imm_u(limb, 0xff);
                 [byte, zero, zero, zero]
+            }
+            0x1d => {
+                // Limbs move down by whole limbs with the sign coming in at the top, then
+                // bits, the top limb shifting arithmetically.
+                let sign = self.b.ins().sshr_imm_u(x[3], 63);
+                let (q, r) = (amount.min(255) / 64, (amount.min(255) % 64) as i64);
+                let moved: [Value; 4] = std::array::from_fn(|i| if i + q > 3 { sign } else { x[i + q] });
+                std::array::from_fn(|i| {
+                    if amount >= 256 {
+                        return sign;
+                    }
+                    if i == 3 {
+                        return self.b.ins().sshr_imm_u(moved[3], r);
+                    }
+                    let low = self.b.ins().ushr_imm_u(moved[i], r);
+                    if r == 0 {
+                        return low;
+                    }
+                    let carried = self.b.ins().ishl_imm_u(moved[i + 1], 64 - r);
+                    self.b.ins().bor(low, carried)
+                })
             }
             _ if amount >= 256 => [zero; 4],
             0x1b => {
@@ -1147,6 +1231,113 @@ impl<'a> Lowering<'a> {
         let tie_borrow = self.b.ins().band(hi_equal, borrow_lo);
         let borrow = self.b.ins().bor(hi_less, tie_borrow);
         (self.limbs_of(lo, hi), borrow)
+    }
+
+    /// Whether the top `n` words are all constants (and folding is on): the builtin path
+    /// then folds them.
+    fn all_constant(&mut self, run: &mut Run, n: i32) -> bool {
+        self.options.fold_constants
+            && (1..=n).all(|i| matches!(self.read(run, run.delta - i), Word::Const(_)))
+    }
+
+    /// `a * b` modulo 2^256, schoolbook by rows: each step adds a 64x64->128 product, the
+    /// limb it lands on and the carry, which cannot overflow 128 bits. Products that land
+    /// at or above limb 4 are never formed, and of those landing on limb 3 only the low half
+    /// counts. Limbs known to be zero (of constants such as 10^18) are left out, `None`
+    /// standing for a known zero.
+    fn mul_words(&mut self, a: Word, b: Word) -> [Value; 4] {
+        let known = |l: &mut Self, w: Word| -> [Option<Value>; 4] {
+            match w {
+                Word::Limbs(l) => l.map(Some),
+                Word::Const(c) => {
+                    c.into_limbs().map(|x| (x != 0).then(|| l.b.ins().iconst(types::I64, x as i64)))
+                }
+            }
+        };
+        let (a, b) = (known(self, a), known(self, b));
+        let mut r: [Option<Value>; 4] = [None; 4];
+        for (i, &b_limb) in b.iter().enumerate() {
+            let mut carry: Option<Value> = None;
+            for (j, &a_limb) in a.iter().enumerate().take(4 - i) {
+                let k = i + j;
+                let product = match (a_limb, b_limb) {
+                    (Some(x), Some(y)) => Some((x, y)),
+                    _ => None,
+                };
+                if k == 3 {
+                    let low = product.map(|(x, y)| self.b.ins().imul(x, y));
+                    r[3] = [r[3], low, carry].into_iter().flatten().reduce(|s, v| self.b.ins().iadd(s, v));
+                    continue;
+                }
+                let wide = |l: &mut Self, v: Value| l.b.ins().uextend(types::I128, v);
+                let mut terms = Vec::with_capacity(3);
+                if let Some((x, y)) = product {
+                    let (x, y) = (wide(self, x), wide(self, y));
+                    terms.push(self.b.ins().imul(x, y));
+                }
+                terms.extend([r[k], carry].into_iter().flatten().map(|v| wide(self, v)));
+                let count = terms.len();
+                match terms.into_iter().reduce(|s, v| self.b.ins().iadd(s, v)) {
+                    Some(t) => {
+                        let (low, high) = self.b.ins().isplit(t);
+                        r[k] = Some(low);
+                        // One term alone (a limb or a carry, below 2^64) carries nothing.
+                        carry = (product.is_some() || count > 1).then_some(high);
+                    }
+                    None => carry = None,
+                }
+            }
+        }
+        r.map(|limb| limb.unwrap_or_else(|| self.b.ins().iconst(types::I64, 0)))
+    }
+
+    /// SHL (0x1b), SHR (0x1c) or SAR (0x1d) of `x` by a computed `shift`, branch-free: whole
+    /// limbs move by the amount's bits 7 and 6 (two selects each), then bits move by its
+    /// low six; an amount of 256 or more gives the fill (zero, or the sign for SAR).
+    fn shift_by(&mut self, op: u8, shift: [Value; 4], x: [Value; 4]) -> [Value; 4] {
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let fill = if op == 0x1d { self.b.ins().sshr_imm_u(x[3], 63) } else { zero };
+        let high = self.b.ins().bor(shift[1], shift[2]);
+        let high = self.b.ins().bor(high, shift[3]);
+        let high_set = self.b.ins().icmp_imm_u(IntCC::NotEqual, high, 0);
+        let low_big = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, shift[0], 255);
+        let too_far = self.b.ins().bor(high_set, low_big);
+        let bits = self.b.ins().band_imm_u(shift[0], 63);
+        // 63 - bits, as Cranelift masks shift amounts to six bits.
+        let rest = self.b.ins().bnot(bits);
+        let mut w = x;
+        for (step, bit) in [(2usize, 128i64), (1, 64)] {
+            let flag = self.b.ins().band_imm_u(shift[0], bit);
+            let moved: [Value; 4] = std::array::from_fn(|i| {
+                let from = if op == 0x1b { i.checked_sub(step) } else { Some(i + step).filter(|&f| f < 4) };
+                from.map_or(fill, |f| w[f])
+            });
+            w = std::array::from_fn(|i| self.b.ins().select(flag, moved[i], w[i]));
+        }
+        let out: [Value; 4] = std::array::from_fn(|i| {
+            // The limb the bits come in from (below for SHL, above otherwise).
+            let neighbour = if op == 0x1b { i.checked_sub(1).map(|n| w[n]) } else { w.get(i + 1).copied() };
+            let main = match op {
+                0x1b => self.b.ins().ishl(w[i], bits),
+                0x1d if i == 3 => return self.b.ins().sshr(w[3], bits),
+                _ => self.b.ins().ushr(w[i], bits),
+            };
+            let neighbour = neighbour.unwrap_or(fill);
+            if op == 0x1b && i == 0 {
+                return main;
+            }
+            // `n` shifted the other way by 64 - bits, as a shift by one then by 63 - bits,
+            // which is zero when `bits` is zero.
+            let carried = if op == 0x1b {
+                let once = self.b.ins().ushr_imm_u(neighbour, 1);
+                self.b.ins().ushr(once, rest)
+            } else {
+                let once = self.b.ins().ishl_imm_u(neighbour, 1);
+                self.b.ins().ishl(once, rest)
+            };
+            self.b.ins().bor(main, carried)
+        });
+        out.map(|limb| self.b.ins().select(too_far, fill, limb))
     }
 
     /// A word's low and high 128-bit halves.
