@@ -37,6 +37,8 @@ pub struct BlockBenchOptions {
     /// Run parallel blocks on a [`WorkerPool`] kept across rounds (as a node would), rather
     /// than on threads started per block.
     pub pool: bool,
+    /// Time [`metisvm_mpef::Mode::Adaptive`] rather than always running in parallel.
+    pub adaptive: bool,
 }
 
 /// The timings of one block.
@@ -90,9 +92,12 @@ fn time_block<R: StateReader + Sync>(
     let configs: Vec<Config> = options
         .threads
         .iter()
-        .map(|&threads| match options.pool {
-            true => Ok(Config::parallel(threads).with_pool(Arc::new(WorkerPool::new(threads)?))),
-            false => Ok(Config::parallel(threads)),
+        .map(|&threads| {
+            let config = if options.adaptive { Config::adaptive(threads) } else { Config::parallel(threads) };
+            match options.pool {
+                true => Ok(config.with_pool(Arc::new(WorkerPool::new(threads)?))),
+                false => Ok(config),
+            }
         })
         .collect::<Result<_, PoolError>>()?;
     for (&threads, config) in options.threads.iter().zip(&configs) {

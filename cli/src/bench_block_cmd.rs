@@ -42,6 +42,7 @@ fn row_json(r: &BlockBenchRow) -> serde_json::Value {
             "aborts": stats.aborts,
             "dependency_waits": stats.dependency_waits,
             "fallback": stats.fallback,
+            "sequential_by_choice": stats.sequential,
         })).collect::<Vec<_>>(),
     })
 }
@@ -55,7 +56,11 @@ fn print_rows(title: &str, rows: &[BlockBenchRow], threads: &[usize]) {
             .parallel
             .iter()
             .map(|(_, s, stats)| {
-                format!("{:.2} ms {:.2}x ({} ab)", s * 1e3, r.sequential_seconds / s, stats.aborts)
+                let how = match stats.sequential {
+                    Some(_) => "seq".to_string(),
+                    None => format!("{} ab", stats.aborts),
+                };
+                format!("{:.2} ms {:.2}x ({how})", s * 1e3, r.sequential_seconds / s)
             })
             .collect();
         println!(
@@ -90,6 +95,7 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
         contracts: benchmarks.join("contracts"),
         mainnet: mainnet.clone(),
         pool: !args.no_pool,
+        adaptive: args.adaptive,
     };
     let quiet = args.json;
     let progress = |msg: &str| {
@@ -117,7 +123,7 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let title = format!(
-        "MPEF vs sequential, synthetic blocks of {} txs, conflict rate {} (median of {} rounds; ab = aborts)",
+        "MPEF vs sequential, synthetic blocks of {} txs, conflict rate {} (median of {} rounds; ab = aborts, seq = run sequentially by --adaptive)",
         options.txs, options.conflict_rate, options.rounds
     );
     print_rows(&title, &synthetic, &options.threads);

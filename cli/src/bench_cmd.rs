@@ -90,6 +90,11 @@ pub(crate) struct Args {
     /// them in a pool between blocks (to measure what the pool is worth).
     #[arg(long)]
     pub(crate) no_pool: bool,
+    /// `bench block` only: time MPEF's adaptive mode, which runs a block sequentially when a
+    /// look at its transactions shows it cannot gain from the workers (one transaction,
+    /// little gas, or mostly one sender's chain), rather than always in parallel.
+    #[arg(long)]
+    pub(crate) adaptive: bool,
     /// `bench block` only: also time the mainnet blocks under this folder (default: the
     /// fixtures' `mainnet-blocks`).
     #[arg(long, value_name = "DIR", num_args = 0..=1)]

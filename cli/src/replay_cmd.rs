@@ -38,6 +38,11 @@ pub(crate) struct Args {
     /// As `--threads`, through MPEF's sequential path.
     #[arg(long)]
     sequential: bool,
+    /// With `--threads`: MPEF's adaptive mode, which runs a block sequentially when a look
+    /// at its transactions shows it cannot gain from the workers (one transaction, little
+    /// gas, or mostly one sender's chain). Without it every block runs in parallel.
+    #[arg(long, requires = "threads")]
+    adaptive: bool,
     #[command(flatten)]
     jit: crate::jit_args::JitArgs,
 }
@@ -81,6 +86,7 @@ fn block_json(r: &BlockReport, with_txs: bool) -> serde_json::Value {
             "aborts": stats.aborts,
             "dependency_waits": stats.dependency_waits,
             "fallback": stats.fallback,
+            "sequential_by_choice": stats.sequential,
         });
     }
     if let Some((version, root)) = r.db_commit {
@@ -130,15 +136,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         bail!("--threads: at least one thread");
     }
     let mpef = match (args.threads, args.sequential) {
+        (Some(n), _) if args.adaptive => Some(metisvm_mpef::Mode::Adaptive(n)),
         (Some(n), _) => Some(metisvm_mpef::Mode::Parallel(n)),
         (None, true) => Some(metisvm_mpef::Mode::Sequential),
         (None, false) => None,
     };
     // Parallel blocks run one after another on the same threads, as on a node.
     let mpef_pool = match mpef {
-        Some(metisvm_mpef::Mode::Parallel(n)) if n > 1 => Some(std::sync::Arc::new(
-            metisvm_mpef::WorkerPool::new(n).context("option --threads: cannot start the worker threads")?,
-        )),
+        Some(metisvm_mpef::Mode::Parallel(n) | metisvm_mpef::Mode::Adaptive(n)) if n > 1 => {
+            Some(std::sync::Arc::new(
+                metisvm_mpef::WorkerPool::new(n)
+                    .context("option --threads: cannot start the worker threads")?,
+            ))
+        }
         _ => None,
     };
     let options =
@@ -190,6 +200,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                     m.stats.executions,
                     m.stats.aborts,
                     m.stats.fallback.map(|f| format!(", sequential fallback: {f}")).unwrap_or_default()
+                        + &m.stats
+                            .sequential
+                            .map(|why| format!(", run sequentially: {why}"))
+                            .unwrap_or_default()
                 ),
                 None => String::new(),
             };
@@ -209,9 +223,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         }
         if let Some(summary) = mpef_summary(&reports) {
             println!(
-                "MPEF: {} blocks, mean speedup {:.2}x over MPEF's sequential path (total time {:.2}x), {} sequential fallbacks",
+                "MPEF: {} blocks, mean speedup {:.2}x over MPEF's sequential path (total time {:.2}x), {} sequential fallbacks, {} run sequentially by the adaptive mode",
                 summary["blocks"], summary["mean_speedup"].as_f64().unwrap_or(0.0),
-                summary["total_speedup"].as_f64().unwrap_or(0.0), summary["fallbacks"]
+                summary["total_speedup"].as_f64().unwrap_or(0.0), summary["fallbacks"], summary["sequential_by_choice"]
             );
         }
         println!("{passed} passed, {failed} failed, {skipped} skipped");
@@ -232,10 +246,12 @@ fn mpef_summary(reports: &[BlockReport]) -> Option<serde_json::Value> {
     let sequential: f64 = runs.iter().map(|m| m.sequential_seconds).sum();
     let parallel: f64 = runs.iter().map(|m| m.seconds).sum();
     let fallbacks = runs.iter().filter(|m| m.stats.fallback.is_some()).count();
+    let by_choice = runs.iter().filter(|m| m.stats.sequential.is_some()).count();
     Some(serde_json::json!({
         "blocks": ran.len(),
         "mean_speedup": mean,
         "total_speedup": if parallel > 0.0 { sequential / parallel } else { 0.0 },
         "fallbacks": fallbacks,
+        "sequential_by_choice": by_choice,
     }))
 }

@@ -48,6 +48,50 @@ pub enum Mode {
     Sequential,
     /// Block-STM on this many worker threads (at least one).
     Parallel(usize),
+    /// Block-STM on this many worker threads, unless a look at the block before running it
+    /// shows that it cannot gain (see [`cannot_gain`]): then sequentially, and
+    /// [`Stats::sequential`] says why.
+    Adaptive(usize),
+}
+
+/// Blocks whose transactions together may use less gas than this run sequentially in
+/// [`Mode::Adaptive`]: waking the workers and the per-transaction records cost more than
+/// the block's execution. (Measured on the mainnet blocks; see `docs/mpef.md`.)
+pub const MIN_PARALLEL_GAS: u64 = 2_000_000;
+
+/// In [`Mode::Adaptive`], a block runs in parallel only when its transactions number at least
+/// this many times its longest chain of one sender's transactions. A sender's transactions
+/// run one after another whatever the threads (each needs the nonce the previous one
+/// leaves), so the block takes at least that chain's time; below this ratio the parallel
+/// run's fixed costs outweigh what the rest can overlap.
+pub const MIN_CHAIN_RATIO: usize = 2;
+
+/// Why `block` cannot gain from running on `threads` workers, judged from its transactions
+/// alone; `None` when it may. A single transaction, one worker, too little gas (below
+/// [`MIN_PARALLEL_GAS`] in all), or one sender's chain of transactions making up more than
+/// 1 / [`MIN_CHAIN_RATIO`] of the block.
+pub fn cannot_gain(block: &BlockInput<'_>, threads: usize) -> Option<&'static str> {
+    if threads < 2 {
+        return Some("one worker");
+    }
+    if block.txs.len() < 2 {
+        return Some("one transaction");
+    }
+    let gas = block.txs.iter().fold(0u64, |sum, tx| sum.saturating_add(tx.gas_limit));
+    if gas < MIN_PARALLEL_GAS {
+        return Some("too little gas");
+    }
+    let mut chains: hashbrown::HashMap<Address, usize> = hashbrown::HashMap::with_capacity(block.txs.len());
+    let mut longest = 0;
+    for tx in block.txs {
+        let chain = chains.entry(tx.caller).or_default();
+        *chain += 1;
+        longest = longest.max(*chain);
+    }
+    if block.txs.len() < MIN_CHAIN_RATIO * longest {
+        return Some("one sender's chain");
+    }
+    None
 }
 
 /// Execution settings.
@@ -71,6 +115,12 @@ impl Config {
     /// Parallel execution on `threads` workers, interpreter only.
     pub fn parallel(threads: usize) -> Config {
         Config { mode: Mode::Parallel(threads.max(1)), native: None, pool: None }
+    }
+
+    /// Parallel execution on `threads` workers for blocks that can gain from it, sequential
+    /// for the others ([`Mode::Adaptive`]), interpreter only.
+    pub fn adaptive(threads: usize) -> Config {
+        Config { mode: Mode::Adaptive(threads.max(1)), native: None, pool: None }
     }
 
     /// These settings, running parallel blocks on `pool`'s threads.
@@ -165,6 +215,9 @@ pub struct Stats {
     pub dependency_waits: usize,
     /// Why the block ran sequentially after a parallel attempt, if it did.
     pub fallback: Option<&'static str>,
+    /// Why [`Mode::Adaptive`] ran the block sequentially without trying it in parallel, if
+    /// it did (see [`cannot_gain`]).
+    pub sequential: Option<&'static str>,
 }
 
 /// The result of executing a block.
@@ -233,7 +286,18 @@ pub fn execute_block<R: StateReader + Sync>(
     block: &BlockInput<'_>,
     config: &Config,
 ) -> Result<BlockOutput, MpefError> {
-    let Mode::Parallel(threads) = config.mode else { return execute_sequential(base, block, config) };
+    let threads = match config.mode {
+        Mode::Sequential => return execute_sequential(base, block, config),
+        Mode::Parallel(threads) => threads,
+        Mode::Adaptive(threads) => match cannot_gain(block, threads) {
+            Some(why) => {
+                let mut output = execute_sequential(base, block, config)?;
+                output.stats.sequential = Some(why);
+                return Ok(output);
+            }
+            None => threads,
+        },
+    };
     let mut stats = Stats { threads: threads.max(1), ..Stats::default() };
     match executor::run(base, block, config, &mut stats)? {
         executor::RunEnd::Finished(results, parts, memory) => {
@@ -248,7 +312,10 @@ pub fn execute_block<R: StateReader + Sync>(
                     }
                 }
             }
-            drop_in_background(memory);
+            match &config.pool {
+                Some(pool) => pool.drop_later(memory),
+                None => drop_in_background(memory),
+            }
             let changes = merge(parts);
             Ok(BlockOutput { txs, rejected, changes, stats })
         }

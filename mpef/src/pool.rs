@@ -58,6 +58,13 @@ impl WorkerPool {
         self.runs.load(Ordering::Relaxed)
     }
 
+    /// Drops `value` on one of the pool's threads once it is idle, so that the caller does
+    /// not wait for the frees (the block's multi-version memory holds many allocations).
+    /// Cheaper than starting a thread for it: a queued job and a wake-up.
+    pub(crate) fn drop_later<T: Send + 'static>(&self, value: T) {
+        self.pool.spawn(move || drop(value));
+    }
+
     /// Runs `work(i)` for every `i` in `0..workers` at once, one per thread, and returns
     /// the results in order; `None` when the pool has fewer threads than that or is busy
     /// with another block (the caller then starts threads of its own).

@@ -473,3 +473,44 @@ fn blocks_on_a_worker_pool_match_sequential_and_a_busy_pool_is_not_shared() {
     assert_eq!(wide.txs, run(&blocks[0], &Config::sequential()).txs);
     assert!(pool.runs() <= before + blocks.len());
 }
+
+#[test]
+fn adaptive_mode_runs_blocks_that_cannot_gain_sequentially_with_the_same_results() {
+    let params = Params { workload: Workload::RawTransfers, txs: 200, conflict_rate: 0.0, seed: 2 };
+    let block = generate(&params, None).unwrap();
+    // The same transfers, all from the first sender, one nonce after another.
+    let mut chain = block.txs.clone();
+    for (i, tx) in chain.iter_mut().enumerate() {
+        tx.caller = block.txs[0].caller;
+        tx.nonce = block.txs[0].nonce + i as u64;
+    }
+    let cases: [(&[metisvm_vm::TxEnv], Option<&str>); 4] = [
+        (&block.txs, None),
+        (&block.txs[..1], Some("one transaction")),
+        (&block.txs[..20], Some("too little gas")),
+        (&chain, Some("one sender's chain")),
+    ];
+    let pool = std::sync::Arc::new(WorkerPool::new(2).unwrap());
+    for (txs, expected_choice) in cases {
+        let input = BlockInput { env: &block.env, cfg: &block.cfg, txs };
+        let sequential = execute_block(&block.pre, &input, &Config::sequential()).unwrap();
+        for config in [Config::adaptive(2), Config::adaptive(2).with_pool(pool.clone())] {
+            let out = execute_block(&block.pre, &input, &config).unwrap();
+            assert_eq!(out.stats.sequential, expected_choice, "{} transactions", txs.len());
+            assert_eq!(out.stats.threads, if expected_choice.is_some() { 1 } else { 2 });
+            assert_eq!(out.txs, sequential.txs);
+            assert_eq!(out.rejected, sequential.rejected);
+            assert_eq!(
+                post_state(&block.pre, &out).state_root(),
+                post_state(&block.pre, &sequential).state_root()
+            );
+        }
+        assert!(
+            sequential.rejected.is_none() && sequential.txs.iter().all(|t| t.status == ExecStatus::Success)
+        );
+    }
+    // One worker never gains.
+    let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
+    let out = execute_block(&block.pre, &input, &Config::adaptive(1)).unwrap();
+    assert_eq!(out.stats.sequential, Some("one worker"));
+}
