@@ -15,10 +15,11 @@
 //! division calls [`crate::division`]'s builtins (fast paths for operands below 2^128), and
 //! modular arithmetic, SIGNEXTEND, BYTE and CLZ by a computed input call the VM's builtins
 //! ([`metisvm_vm::interpreter::native::builtin`]). MLOAD, MSTORE and MSTORE8 read and write
-//! memory in place after a bounds check, growing it through the VM when they must. A JUMP
+//! memory in place after a bounds check, growing it through the VM when they must, and
+//! KECCAK256 hashes memory in place through [`crate::keccak`]. A JUMP
 //! or JUMPI whose destination is a constant goes straight to the destination's block label
 //! (or halts, when it is not a JUMPDEST); other destinations go through the pc table.
-//! Every other instruction (environment, hashing, storage, logs, calls...) is run in place
+//! Every other instruction (environment, storage, logs, calls...) is run in place
 //! by the interpreter ([`interpret_one`]), and the code goes on after it unless the frame
 //! stopped or suspended.
 
@@ -79,7 +80,8 @@ pub struct CompileOptions {
     /// Words stay in registers (or as constants) within a run of instructions, DUP and SWAP
     /// only move references; without it every instruction's results are stored.
     pub register_stack: bool,
-    /// MLOAD, MSTORE, MSTORE8 and MSIZE are compiled; without it the interpreter runs them.
+    /// MLOAD, MSTORE, MSTORE8 and MSIZE are compiled, and KECCAK256 hashes memory in place
+    /// ([`crate::keccak`]); without it the interpreter runs them.
     pub inline_memory: bool,
     /// MUL, and SHL, SHR and SAR by a computed amount, are inlined on limbs; without it they
     /// call the VM's builtins.
@@ -925,17 +927,7 @@ impl<'a> Lowering<'a> {
     /// step-by-step interpreter as a memory access's does.
     fn keccak(&mut self, run: &mut Run, pc: usize) -> Lowered {
         // Both inputs to memory, where the builtin reads them and writes the hash.
-        let lowest = run.delta - 2;
-        for c in run.cached.iter_mut() {
-            if c.pos >= lowest && c.dirty {
-                let (pos, word) = (c.pos, c.word);
-                c.dirty = false;
-                let limbs = self.limbs(word);
-                for (i, limb) in limbs.into_iter().enumerate() {
-                    self.b.ins().store(MEM, limb, run.base, pos * 32 + 8 * i as i32);
-                }
-            }
-        }
+        self.spill_top(run, 2);
         let top = self.b.ins().iadd_imm_s(run.base, ((run.delta - 1) * 32) as i64);
         let callee = self.b.ins().iconst(self.ptr, crate::keccak::keccak256 as *const () as usize as i64);
         let state = self.state();
@@ -947,8 +939,7 @@ impl<'a> Lowering<'a> {
         self.b.ins().brif(done, next, &[], fail, &[]);
         self.give_back_and_step(run, fail, pc);
         self.switch_to(next);
-        // The hash replaced the length in memory; the model forgets both inputs.
-        run.cached.retain(|c| c.pos < lowest);
+        // The hash replaced the length in memory.
         run.delta -= 1;
         Lowered::Next(pc + 1)
     }
@@ -1082,8 +1073,19 @@ impl<'a> Lowering<'a> {
             return;
         }
         // The inputs go to memory, the builtin works there, and the result stays there.
-        let lowest = run.delta - inputs;
-        let mut keep = Vec::new();
+        self.spill_top(run, inputs);
+        let top = self.b.ins().iadd_imm_s(run.base, ((run.delta - 1) * 32) as i64);
+        let callee = self.b.ins().iconst(self.ptr, f as usize as i64);
+        self.b.ins().call_indirect(self.builtin_sig, callee, &[top]);
+        self.state_here = None;
+        run.delta -= inputs - 1;
+    }
+
+    /// Stores the top `n` words where the model holds them changed and drops them from the
+    /// model, for a call that reads them in memory (and may write its result there).
+    fn spill_top(&mut self, run: &mut Run, n: i32) {
+        let lowest = run.delta - n;
+        let mut keep = Vec::with_capacity(run.cached.len());
         for c in std::mem::take(&mut run.cached) {
             if c.pos >= lowest && c.pos < run.delta {
                 if c.dirty {
@@ -1094,11 +1096,6 @@ impl<'a> Lowering<'a> {
             }
         }
         run.cached = keep;
-        let top = self.b.ins().iadd_imm_s(run.base, ((run.delta - 1) * 32) as i64);
-        let callee = self.b.ins().iconst(self.ptr, f as usize as i64);
-        self.b.ins().call_indirect(self.builtin_sig, callee, &[top]);
-        self.state_here = None;
-        run.delta -= inputs - 1;
     }
 
     /// A jump to `dest` (the block is flushed).

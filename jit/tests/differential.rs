@@ -48,6 +48,17 @@ fn epilogue(code: &mut Vec<u8>, n: u8) {
     code.extend([0x59, 0x5f, 0xf3]);
 }
 
+/// Gas limits to run a program that needs `gas` at: every one up to a little over it, or, for
+/// programs that grow memory to megabytes, the lowest ones and those around the end (where
+/// the growth charges and the last instructions fail).
+fn gases_around(gas: u64) -> Vec<u64> {
+    if gas < 5_000 {
+        (0..=gas + 3).collect()
+    } else {
+        (0..200).chain(gas - 200..=gas + 3).collect()
+    }
+}
+
 fn parse(hex: &str) -> Vec<u8> {
     hex::decode(hex).expect("test hex")
 }
@@ -245,12 +256,7 @@ fn keccak_matches() {
         epilogue(&mut computed, 2);
         for code in [constant, computed] {
             let gas = needed(&code, Fork::Cancun, &data);
-            let gases: Vec<u64> = if gas < 5_000 {
-                (0..=gas + 3).collect()
-            } else {
-                (0..400).chain(gas - 50..=gas + 3).collect()
-            };
-            assert_same(&code, Fork::Cancun, &data, gases);
+            assert_same(&code, Fork::Cancun, &data, gases_around(gas));
             assert_same_with(
                 CompileOptions::default().without("memory").expect("a name"),
                 &code,
@@ -303,13 +309,7 @@ fn memory_access_matches() {
         epilogue(&mut computed, 2);
         for code in [constant, computed] {
             let gas = needed(&code, Fork::Cancun, &word);
-            let gases: Vec<u64> = if gas < 5_000 {
-                (0..=gas + 3).collect()
-            } else {
-                // Growth to megabytes: the limits around the growth charge and the end.
-                (0..200).chain(gas - 200..=gas + 3).collect()
-            };
-            assert_same(&code, Fork::Cancun, &word, gases);
+            assert_same(&code, Fork::Cancun, &word, gases_around(gas));
         }
     }
 }

@@ -64,10 +64,12 @@ enum Failure {
     Fallback(&'static str),
 }
 
-/// Runs the block's transactions with Block-STM on `config.threads` workers.
+/// Runs the block's transactions with Block-STM on `config.threads` workers; `predecessors`
+/// is [`same_sender_predecessors`] of the block.
 pub(crate) fn run<R: StateReader + Sync>(
     base: &R,
     block: &BlockInput<'_>,
+    predecessors: &[Option<TxIdx>],
     config: &Config,
     stats: &mut Stats,
 ) -> Result<RunEnd, MpefError> {
@@ -78,7 +80,7 @@ pub(crate) fn run<R: StateReader + Sync>(
         block,
         config,
         memory: MvMemory::new(len, block.env.coinbase),
-        scheduler: Scheduler::new(len, &same_sender_predecessors(block)),
+        scheduler: Scheduler::new(len, predecessors),
         results: (0..len).map(|_| Padded(Mutex::new(None))).collect(),
         lazy_recipients: block.txs.iter().map(|tx| lazy_recipient(block, tx)).collect(),
         failure: Mutex::new(None),
@@ -174,7 +176,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// For each transaction, the previous transaction of the same sender, if any.
-fn same_sender_predecessors(block: &BlockInput<'_>) -> Vec<Option<TxIdx>> {
+pub(crate) fn same_sender_predecessors(block: &BlockInput<'_>) -> Vec<Option<TxIdx>> {
     let mut last: hashbrown::HashMap<Address, TxIdx> = hashbrown::HashMap::new();
     block.txs.iter().enumerate().map(|(i, tx)| last.insert(tx.caller, i)).collect()
 }

@@ -71,6 +71,16 @@ pub const MIN_CHAIN_RATIO: usize = 2;
 /// [`MIN_PARALLEL_GAS`] in all), or one sender's chain of transactions making up more than
 /// 1 / [`MIN_CHAIN_RATIO`] of the block.
 pub fn cannot_gain(block: &BlockInput<'_>, threads: usize) -> Option<&'static str> {
+    cannot_gain_with(block, threads, &executor::same_sender_predecessors(block))
+}
+
+/// [`cannot_gain`] with the block's same-sender predecessors already found (the parallel run
+/// needs them too).
+fn cannot_gain_with(
+    block: &BlockInput<'_>,
+    threads: usize,
+    predecessors: &[Option<usize>],
+) -> Option<&'static str> {
     if threads < 2 {
         return Some("one worker");
     }
@@ -81,12 +91,12 @@ pub fn cannot_gain(block: &BlockInput<'_>, threads: usize) -> Option<&'static st
     if gas < MIN_PARALLEL_GAS {
         return Some("too little gas");
     }
-    let mut chains: hashbrown::HashMap<Address, usize> = hashbrown::HashMap::with_capacity(block.txs.len());
+    // Each transaction's place in its sender's chain, from the one before it.
+    let mut place = vec![0usize; predecessors.len()];
     let mut longest = 0;
-    for tx in block.txs {
-        let chain = chains.entry(tx.caller).or_default();
-        *chain += 1;
-        longest = longest.max(*chain);
+    for (i, before) in predecessors.iter().enumerate() {
+        place[i] = before.map_or(1, |b| place[b] + 1);
+        longest = longest.max(place[i]);
     }
     if block.txs.len() < MIN_CHAIN_RATIO * longest {
         return Some("one sender's chain");
@@ -288,18 +298,18 @@ pub fn execute_block<R: StateReader + Sync>(
 ) -> Result<BlockOutput, MpefError> {
     let threads = match config.mode {
         Mode::Sequential => return execute_sequential(base, block, config),
-        Mode::Parallel(threads) => threads,
-        Mode::Adaptive(threads) => match cannot_gain(block, threads) {
-            Some(why) => {
-                let mut output = execute_sequential(base, block, config)?;
-                output.stats.sequential = Some(why);
-                return Ok(output);
-            }
-            None => threads,
-        },
+        Mode::Parallel(threads) | Mode::Adaptive(threads) => threads,
     };
+    let predecessors = executor::same_sender_predecessors(block);
+    if matches!(config.mode, Mode::Adaptive(_)) {
+        if let Some(why) = cannot_gain_with(block, threads, &predecessors) {
+            let mut output = execute_sequential(base, block, config)?;
+            output.stats.sequential = Some(why);
+            return Ok(output);
+        }
+    }
     let mut stats = Stats { threads: threads.max(1), ..Stats::default() };
-    match executor::run(base, block, config, &mut stats)? {
+    match executor::run(base, block, &predecessors, config, &mut stats)? {
         executor::RunEnd::Finished(results, parts, memory) => {
             let mut txs = Vec::with_capacity(results.len());
             let mut rejected = None;
