@@ -5,7 +5,8 @@
 //!   [`StateReader`] that threads can share: a MetisDB [`Snapshot`](metisvm_state::Snapshot),
 //!   an [`Overlay`] on one, a [`MemoryState`](metisvm_state::MemoryState)) and returns
 //!   per-transaction results, receipts and the block's state changes. [`Mode`] picks the
-//!   parallel path or the plain sequential one it must equal.
+//!   parallel path, the plain sequential one it must equal, or the adaptive choice between
+//!   them per block ([`cannot_gain`]).
 //! - [`build_block`] is the node-facing entry: a MetisDB, a block environment and
 //!   transactions in, receipts, changes and the new state root (a new MetisDB version) out.
 //! - [`synthetic`] generates benchmark blocks with a tunable share of conflicting
