@@ -3,7 +3,7 @@
 //! memory, until every transaction's final incarnation is executed and valid.
 
 use crate::mvmemory::{lock, owner, Location, MvMemory, TxIdx, Write};
-use crate::scheduler::{Scheduler, Task, Version};
+use crate::scheduler::{Scheduler, Task, Version, Worker};
 use crate::view::{Interrupt, TxView, WorkerCodes};
 use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
 use metisvm_vm::{
@@ -22,8 +22,9 @@ pub(crate) type TxRun = Result<TxResult, TxError>;
 /// How a parallel run ended.
 pub(crate) enum RunEnd {
     /// Every transaction finished: results in block order, the block's changes in disjoint
-    /// parts (one per worker), and the memory to free.
-    Finished(Vec<TxRun>, Vec<StateDiff>, MvMemory),
+    /// parts (one per worker), and the memory to free (boxed: it is large, and moved to
+    /// whichever thread frees it).
+    Finished(Vec<TxRun>, Vec<StateDiff>, Box<MvMemory>),
     /// A transaction needs the sequential path.
     Fallback(&'static str),
 }
@@ -80,7 +81,7 @@ pub(crate) fn run<R: StateReader + Sync>(
         block,
         config,
         memory: MvMemory::new(len, block.env.coinbase),
-        scheduler: Scheduler::new(len, predecessors),
+        scheduler: Scheduler::new(len, predecessors, threads),
         results: (0..len).map(|_| Padded(Mutex::new(None))).collect(),
         lazy_recipients: block.txs.iter().map(|tx| lazy_recipient(block, tx)).collect(),
         failure: Mutex::new(None),
@@ -121,7 +122,7 @@ pub(crate) fn run<R: StateReader + Sync>(
             }
         }
     }
-    Ok(RunEnd::Finished(results, changes, shared.memory))
+    Ok(RunEnd::Finished(results, changes, Box::new(shared.memory)))
 }
 
 /// What one worker hands back: its counters and its part of the block's changes.
@@ -200,14 +201,14 @@ fn lazy_recipient(block: &BlockInput<'_>, tx: &metisvm_vm::TxEnv) -> Option<Addr
 /// failure, so the other workers stop instead of waiting for its transaction forever.
 fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>, part: usize, parts: usize) -> WorkerEnd {
     let mut counts = Counts::default();
-    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| run_tasks(shared, &mut counts)));
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| run_tasks(shared, part, &mut counts)));
     if let Err(payload) = ran {
         fail(shared, Failure::Error(MpefError::WorkerPanicked(panic_message(payload.as_ref()))));
     }
     (counts, gather_changes(shared, part, parts))
 }
 
-fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
+fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, worker: Worker, counts: &mut Counts) {
     let mut evm = Evm::new();
     evm.defer_coinbase_fee(true);
     evm.share_code_analyses(shared.code_analyses.clone());
@@ -218,9 +219,9 @@ fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts)
     let mut task: Option<Task> = None;
     let mut idle = Backoff::default();
     loop {
-        task = match task.take().or_else(|| shared.scheduler.next_task()) {
-            Some(Task::Execute(version)) => execute(shared, &mut evm, &codes, counts, version),
-            Some(Task::Validate(version)) => validate(shared, counts, version),
+        task = match task.take().or_else(|| shared.scheduler.next_task(worker)) {
+            Some(Task::Execute(version)) => execute(shared, worker, &mut evm, &codes, counts, version),
+            Some(Task::Validate(version)) => validate(shared, worker, counts, version),
             None if shared.scheduler.done() => return,
             None => {
                 idle.wait();
@@ -309,6 +310,7 @@ fn fail(shared: &Shared<'_, impl StateReader>, failure: Failure) -> Option<Task>
 
 fn execute<R: StateReader + Sync>(
     shared: &Shared<'_, R>,
+    worker: Worker,
     evm: &mut Evm,
     codes: &WorkerCodes,
     counts: &mut Counts,
@@ -322,7 +324,7 @@ fn execute<R: StateReader + Sync>(
         let result = evm.transact(&view, block.env, block.cfg, tx);
         match view.interrupt() {
             Some(Interrupt::Blocked(blocking)) => {
-                if shared.scheduler.add_dependency(idx, blocking) {
+                if shared.scheduler.add_dependency(worker, idx, blocking) {
                     counts.dependency_waits += 1;
                     return None;
                 }
@@ -333,7 +335,7 @@ fn execute<R: StateReader + Sync>(
         }
         let (result, writes) = match result {
             Ok(outcome) => {
-                let writes = writes_of(&outcome, &view);
+                let writes = writes_of(&outcome, &view, &shared.memory);
                 (Ok(TxResult::of(outcome)), writes)
             }
             Err(TxError::State(e)) if !view.is_interruption(&e) => {
@@ -343,12 +345,13 @@ fn execute<R: StateReader + Sync>(
         };
         *lock(&shared.results[idx]) = Some(result);
         let wrote_new = shared.memory.record(idx, view.into_reads(), writes);
-        return shared.scheduler.finish_execution(idx, incarnation, wrote_new);
+        return shared.scheduler.finish_execution(worker, idx, incarnation, wrote_new);
     }
 }
 
 fn validate<R: StateReader + Sync>(
     shared: &Shared<'_, R>,
+    worker: Worker,
     counts: &mut Counts,
     version: Version,
 ) -> Option<Task> {
@@ -363,13 +366,17 @@ fn validate<R: StateReader + Sync>(
         counts.aborts += 1;
         shared.memory.mark_estimates(idx);
     }
-    shared.scheduler.finish_validation(idx, aborted)
+    shared.scheduler.finish_validation(worker, idx, aborted)
 }
 
 /// The multi-version writes of a finished incarnation: its diff, minus accounts whose
 /// fields it left as it found them, with the lazy recipient's and the coinbase's balance
 /// changes as credits.
-fn writes_of<R: StateReader>(outcome: &TxOutcome, view: &TxView<'_, R>) -> Vec<(Location, Write)> {
+fn writes_of<R: StateReader>(
+    outcome: &TxOutcome,
+    view: &TxView<'_, R>,
+    memory: &MvMemory,
+) -> Vec<(Location, Write)> {
     let lazy = view.lazy_recipient_used();
     let mut writes = Vec::with_capacity(outcome.diff.len() * 2 + 1);
     for (address, change) in &outcome.diff {
@@ -394,7 +401,11 @@ fn writes_of<R: StateReader>(outcome: &TxOutcome, view: &TxView<'_, R>) -> Vec<(
                     if seen.is_none_or(|(_, _, code_hash)| code_hash != info.code_hash) {
                         writes.push((Location::CodeHash(address), Write::CodeHash(info.code_hash)));
                     }
-                    writes.push((Location::Account(address), Write::Account(Some(info.clone()))));
+                    let mut info = info.clone();
+                    if let Some(code) = info.code.take() {
+                        memory.add_code(info.code_hash, code);
+                    }
+                    writes.push((Location::Account(address), Write::Account(Some(Arc::new(info)))));
                 }
                 if *storage_cleared {
                     writes.push((Location::StorageReset(address), Write::StorageReset));

@@ -25,6 +25,7 @@
 
 mod builder;
 mod executor;
+mod locations;
 pub mod mvmemory;
 mod pool;
 pub mod scheduler;
@@ -369,7 +370,7 @@ impl<T> std::ops::Deref for Padded<T> {
 
 /// Frees the multi-version memory on another thread: it holds an allocation per location
 /// written, and freeing them is no part of the block's result.
-fn drop_in_background(memory: mvmemory::MvMemory) {
+fn drop_in_background(memory: Box<mvmemory::MvMemory>) {
     let spawned = std::thread::Builder::new().name("mpef-free".to_string()).spawn(move || drop(memory));
     // Without a thread, the caller frees it.
     drop(spawned);

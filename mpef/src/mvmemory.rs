@@ -19,13 +19,15 @@
 //! An aborted incarnation's writes become ESTIMATE markers until its next incarnation finishes;
 //! a read that meets one reports the writer as a dependency (see [`crate::scheduler`]).
 
+use crate::locations::LocationTable;
 use crate::Padded;
 use dashmap::DashMap;
 use hashbrown::DefaultHashBuilder;
 use metisvm_vm::{
     AccountChange, AccountInfo, Address, Bytes, StateDiff, StateError, StateReader, B256, KECCAK_EMPTY, U256,
 };
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 /// A transaction's position in the block.
 pub(crate) type TxIdx = usize;
@@ -60,8 +62,9 @@ impl Location {
 /// A value a transaction wrote.
 #[derive(Debug, Clone)]
 pub(crate) enum Write {
-    /// The account's fields after the transaction; `None`: deleted.
-    Account(Option<AccountInfo>),
+    /// The account's fields after the transaction (without code: that goes by hash);
+    /// `None`: deleted. Shared, so the record and the map hold one copy.
+    Account(Option<Arc<AccountInfo>>),
     /// A balance increase of an account (created with this balance if missing).
     Credit(U256),
     CodeHash(B256),
@@ -70,7 +73,7 @@ pub(crate) enum Write {
 }
 
 #[derive(Debug, Clone)]
-enum Cell {
+pub(crate) enum Cell {
     Written(Write),
     Estimate,
 }
@@ -79,7 +82,7 @@ enum Cell {
 /// incarnations, so an incarnation that rewrites what its predecessor wrote invalidates
 /// nothing.
 #[derive(Debug, Clone)]
-struct Entry {
+pub(crate) struct Entry {
     cell: Cell,
 }
 
@@ -137,7 +140,7 @@ impl From<StateError> for ReadError {
 /// held inline; more spill to a sorted vector. Either way, freeing the map at the end of
 /// the block frees no allocation per location.
 #[derive(Debug)]
-enum Versions {
+pub(crate) enum Versions {
     One([(TxIdx, Entry); 1]),
     Many(Vec<(TxIdx, Entry)>),
 }
@@ -229,7 +232,7 @@ fn fold_account(entries: &[(TxIdx, Entry)]) -> Result<(AccountWrites, Option<TxI
             Cell::Estimate => return Err(Blocked(*k)),
             Cell::Written(Write::Credit(c)) => writes.add_credit(*c),
             Cell::Written(Write::Account(info)) => {
-                writes.full = Some(info.clone());
+                writes.full = Some(info.as_deref().cloned());
                 return Ok((writes, Some(*k)));
             }
             Cell::Written(_) => unreachable!("only account writes are filed under Location::Account"),
@@ -272,12 +275,80 @@ struct TxRecord {
 
 /// The block's writes by location, plus what each transaction last read and wrote.
 pub(crate) struct MvMemory {
-    data: DashMap<Location, Versions, DefaultHashBuilder>,
+    data: LocationTable,
+    /// Which locations may be in `data`: most reads are of locations no transaction wrote,
+    /// and this answers them without the map's shard lock (a write to a line both cores use).
+    written: WrittenFilter,
     coinbase: Address,
     fees: Vec<Padded<Mutex<Fee>>>,
     /// Code written in the block, by hash (content-addressed, so never stale).
     codes: DashMap<B256, Bytes, DefaultHashBuilder>,
     records: Vec<Padded<Mutex<TxRecord>>>,
+}
+
+/// A one-hash Bloom filter of the locations written in the block. A bit is set before the
+/// write enters the map and never cleared, so a clear bit means "not written yet": the same
+/// answer a read racing the write would get from the map, which validation catches the same
+/// way (the writer's finishing execution makes every higher transaction validate again).
+struct WrittenFilter {
+    words: Box<[std::sync::atomic::AtomicU64]>,
+    /// Number of bits minus one (a power of two minus one).
+    mask: u64,
+}
+
+impl WrittenFilter {
+    /// A filter for a block of `txs` transactions: about 64 bits per transaction (a few
+    /// writes each), so few reads of unwritten locations take the map's lock.
+    fn new(txs: usize) -> WrittenFilter {
+        let bits = (txs.max(64) * 64).next_power_of_two();
+        let words = (0..bits / 64).map(|_| std::sync::atomic::AtomicU64::new(0)).collect();
+        WrittenFilter { words, mask: bits as u64 - 1 }
+    }
+
+    fn bit(&self, hash: u64) -> (usize, u64) {
+        // The high bits: the location table uses the low ones.
+        let at = hash.rotate_left(32) & self.mask;
+        ((at / 64) as usize, 1 << (at % 64))
+    }
+
+    fn insert(&self, hash: u64) {
+        let (word, bit) = self.bit(hash);
+        if self.words[word].load(Ordering::Relaxed) & bit == 0 {
+            self.words[word].fetch_or(bit, Ordering::SeqCst);
+        }
+    }
+
+    fn may_contain(&self, hash: u64) -> bool {
+        let (word, bit) = self.bit(hash);
+        self.words[word].load(Ordering::SeqCst) & bit != 0
+    }
+}
+
+/// A hash of a location's every byte, for [`WrittenFilter`] and [`LocationTable`].
+fn location_hash(location: &Location) -> u64 {
+    let word = |a: &Address, at: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&a[at..at + 8]);
+        u64::from_le_bytes(bytes)
+    };
+    let address = |a: &Address, tag: u64| word(a, 0) ^ word(a, 12).rotate_left(29) ^ tag;
+    let mut x = match location {
+        Location::Account(a) => address(a, 1),
+        Location::CodeHash(a) => address(a, 2),
+        Location::StorageReset(a) => address(a, 3),
+        Location::CoinbaseFee => 4,
+        Location::Storage(a, slot) => {
+            let limbs = slot.as_limbs();
+            address(a, 5)
+                ^ limbs[0].wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                ^ limbs[1].rotate_left(17).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+                ^ limbs[2].rotate_left(31)
+                ^ limbs[3].rotate_left(47)
+        }
+    };
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// Beyond this many writes, a transaction's old and new write sets are compared through a
@@ -307,13 +378,8 @@ impl<'a> LocationSet<'a> {
 impl MvMemory {
     pub(crate) fn new(txs: usize, coinbase: Address) -> MvMemory {
         MvMemory {
-            // Presized (a transaction writes two or three locations) and finely sharded, so
-            // workers rarely meet on a shard lock.
-            data: DashMap::with_capacity_and_hasher_and_shard_amount(
-                txs * 2,
-                DefaultHashBuilder::default(),
-                128,
-            ),
+            data: LocationTable::new(txs),
+            written: WrittenFilter::new(txs),
             coinbase,
             fees: (0..txs).map(|_| Padded(Mutex::new(Fee::None))).collect(),
             codes: DashMap::with_hasher(DefaultHashBuilder::default()),
@@ -325,17 +391,7 @@ impl MvMemory {
     /// dropping writes of its earlier incarnation that this one did not repeat. Returns
     /// whether it wrote a location the earlier incarnation had not (later transactions that
     /// validated against the old writes must then be validated again).
-    pub(crate) fn record(&self, idx: TxIdx, reads: Vec<Read>, mut writes: Vec<(Location, Write)>) -> bool {
-        for (_, write) in &mut writes {
-            // Code goes to the content-addressed map; versions carry only its hash.
-            if let Write::Account(Some(info)) = write {
-                if let Some(code) = info.code.take() {
-                    if info.code_hash != KECCAK_EMPTY && !self.codes.contains_key(&info.code_hash) {
-                        self.codes.insert(info.code_hash, code);
-                    }
-                }
-            }
-        }
+    pub(crate) fn record(&self, idx: TxIdx, reads: Vec<Read>, writes: Vec<(Location, Write)>) -> bool {
         let mut record = lock(&self.records[idx]);
         let old = LocationSet::new(&record.writes);
         let mut wrote_new = false;
@@ -343,11 +399,12 @@ impl MvMemory {
             wrote_new |= !old.contains(location);
             match (location, write) {
                 (Location::CoinbaseFee, Write::Credit(fee)) => *lock(&self.fees[idx]) = Fee::Credit(*fee),
-                (location, write) => self
-                    .data
-                    .entry(*location)
-                    .or_default()
-                    .insert(idx, Entry { cell: Cell::Written(write.clone()) }),
+                (location, write) => {
+                    let hash = location_hash(location);
+                    self.written.insert(hash);
+                    let node = self.data.node(location, hash);
+                    write_lock(&node.versions).insert(idx, Entry { cell: Cell::Written(write.clone()) })
+                }
             }
         }
         if !record.writes.is_empty() {
@@ -355,8 +412,8 @@ impl MvMemory {
             for (stale, _) in record.writes.iter().filter(|(l, _)| !new.contains(l)) {
                 if *stale == Location::CoinbaseFee {
                     *lock(&self.fees[idx]) = Fee::None;
-                } else if let Some(mut versions) = self.data.get_mut(stale) {
-                    versions.remove(idx);
+                } else if let Some(node) = self.data.find(stale, location_hash(stale)) {
+                    write_lock(&node.versions).remove(idx);
                 }
             }
         }
@@ -370,11 +427,28 @@ impl MvMemory {
         for (location, _) in lock(&self.records[idx]).writes.iter() {
             if *location == Location::CoinbaseFee {
                 *lock(&self.fees[idx]) = Fee::Estimate;
-            } else if let Some(mut versions) = self.data.get_mut(location) {
-                if let Some(entry) = versions.get_mut(idx) {
+            } else if let Some(node) = self.data.find(location, location_hash(location)) {
+                if let Some(entry) = write_lock(&node.versions).get_mut(idx) {
                     entry.cell = Cell::Estimate;
                 }
             }
+        }
+    }
+
+    /// The versions of `location`, if a transaction may have written it.
+    fn get(&self, location: &Location) -> Option<std::sync::RwLockReadGuard<'_, Versions>> {
+        let hash = location_hash(location);
+        if !self.written.may_contain(hash) {
+            return None;
+        }
+        let node = self.data.find(location, hash)?;
+        Some(node.versions.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Files code a transaction deployed, by hash (versions carry only the hash).
+    pub(crate) fn add_code(&self, hash: B256, code: Bytes) {
+        if hash != KECCAK_EMPTY && !self.codes.contains_key(&hash) {
+            self.codes.insert(hash, code);
         }
     }
 
@@ -385,7 +459,7 @@ impl MvMemory {
 
     /// The latest write to `location` below `idx`, as (index, value), or `Blocked`.
     fn latest(&self, location: &Location, idx: TxIdx) -> Result<Option<(TxIdx, Write)>, Blocked> {
-        let Some(versions) = self.data.get(location) else { return Ok(None) };
+        let Some(versions) = self.get(location) else { return Ok(None) };
         match versions.below(idx).last() {
             None => Ok(None),
             Some((k, Entry { cell: Cell::Estimate })) => Err(Blocked(*k)),
@@ -397,13 +471,13 @@ impl MvMemory {
     pub(crate) fn written_below(&self, location: &Location, idx: TxIdx) -> bool {
         let fee_below =
             || self.fees[..idx.min(self.fees.len())].iter().any(|f| !matches!(*lock(f), Fee::None));
-        self.data.get(location).is_some_and(|v| !v.below(idx).is_empty())
+        self.get(location).is_some_and(|v| !v.below(idx).is_empty())
             || (*location == Location::Account(self.coinbase) && fee_below())
     }
 
     /// The writes to the account at `address` that transaction `idx` sees.
     fn account_writes(&self, address: Address, idx: TxIdx) -> Result<AccountWrites, Blocked> {
-        let (mut writes, full_at) = match self.data.get(&Location::Account(address)) {
+        let (mut writes, full_at) = match self.get(&Location::Account(address)) {
             Some(versions) => fold_account(versions.below(idx))?,
             None => (AccountWrites::default(), None),
         };
@@ -564,10 +638,10 @@ impl MvMemory {
             match write {
                 Write::Account(None) => *change = AccountChange::Deleted,
                 Write::Account(Some(new)) => match change {
-                    AccountChange::Updated { info, .. } => *info = new,
+                    AccountChange::Updated { info, .. } => *info = Arc::unwrap_or_clone(new),
                     AccountChange::Deleted => {
                         *change = AccountChange::Updated {
-                            info: new,
+                            info: Arc::unwrap_or_clone(new),
                             storage_cleared: true,
                             storage: Default::default(),
                         }
@@ -641,4 +715,9 @@ pub(crate) fn owner(address: &Address, parts: usize) -> usize {
 /// these vectors are only replaced whole.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Write-locks a location's versions, ignoring poisoning (as [`lock`]).
+fn write_lock<T>(m: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
 }
