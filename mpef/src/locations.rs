@@ -8,8 +8,8 @@
 //! and forth on nearly every insert). Nodes are never removed during the block, so a
 //! reference to one stays valid until the table is dropped.
 //!
-//! The array is sized from the block's transaction count. A location that finds no free
-//! bucket within [`MAX_PROBES`] goes to a locked overflow map instead, so a block that
+//! The array is sized from the block (see [`LocationTable::new`]). A location that finds no
+//! free bucket within [`MAX_PROBES`] goes to a locked overflow map instead, so a block that
 //! writes far more locations than expected stays correct, only slower.
 
 use crate::mvmemory::{Location, Versions};
@@ -25,31 +25,45 @@ pub(crate) struct Node {
     pub(crate) versions: RwLock<Versions>,
 }
 
+/// An overflow node, owned by the table like the buckets' nodes (allocated once, freed in
+/// `drop`), so the map may move the pointer when it grows without moving the node.
+struct OverflowNode(*mut Node);
+
+// SAFETY: a pointer to a node the table owns; nodes are `Send` and `Sync` (their mutable
+// part is behind a lock), and the pointer is only dereferenced while the table lives.
+unsafe impl Send for OverflowNode {}
+// SAFETY: as above.
+unsafe impl Sync for OverflowNode {}
+
 /// The index: see the module docs.
 pub(crate) struct LocationTable {
     buckets: Box<[AtomicPtr<Node>]>,
     mask: usize,
-    /// Nodes of locations that found no bucket (boxed, so they never move).
-    overflow: RwLock<hashbrown::HashMap<Location, Box<Node>>>,
+    /// Nodes of locations that found no bucket.
+    overflow: RwLock<hashbrown::HashMap<Location, OverflowNode>>,
     /// Whether `overflow` holds anything: lookups skip its lock while it is empty.
     overflowed: AtomicBool,
+    /// The table owns the nodes its pointers reach.
+    _nodes: std::marker::PhantomData<Box<Node>>,
 }
 
-// SAFETY: the table owns its nodes (published once, freed only in `drop`); everything
-// mutable inside a node is behind its `RwLock`.
-unsafe impl Send for LocationTable {}
-// SAFETY: as above; buckets are atomics and the overflow map is behind a lock.
-unsafe impl Sync for LocationTable {}
+/// Gas a block's transactions may spend per location they write, at the least we size
+/// for: writing a location costs thousands of gas (a cold account, a changed slot).
+const GAS_PER_LOCATION: u64 = 4000;
 
 impl LocationTable {
-    /// A table for a block of `txs` transactions (a few written locations each).
-    pub(crate) fn new(txs: usize) -> LocationTable {
-        let size = (txs.saturating_mul(8)).max(1024).next_power_of_two();
+    /// A table for a block of `txs` transactions that may spend `gas` in all: a bucket
+    /// for every location the gas could write at [`GAS_PER_LOCATION`], and at least 8 per
+    /// transaction.
+    pub(crate) fn new(txs: usize, gas: u64) -> LocationTable {
+        let by_gas = usize::try_from(gas / GAS_PER_LOCATION).unwrap_or(usize::MAX);
+        let size = txs.saturating_mul(8).max(by_gas).clamp(1024, 1 << 22).next_power_of_two();
         LocationTable {
             buckets: (0..size).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect(),
             mask: size - 1,
             overflow: RwLock::new(hashbrown::HashMap::new()),
             overflowed: AtomicBool::new(false),
+            _nodes: std::marker::PhantomData,
         }
     }
 
@@ -112,8 +126,8 @@ impl LocationTable {
             return None;
         }
         let overflow = self.overflow.read().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: boxed nodes never move and are freed only with the table.
-        overflow.get(location).map(|node| unsafe { &*(node.as_ref() as *const Node) })
+        // SAFETY: overflow nodes never move and are freed only with the table.
+        overflow.get(location).map(|node| unsafe { &*node.0 })
     }
 
     fn overflow_node(&self, location: &Location) -> &Node {
@@ -123,10 +137,13 @@ impl LocationTable {
         let mut overflow = self.overflow.write().unwrap_or_else(|e| e.into_inner());
         self.overflowed.store(true, Ordering::Release);
         let node = overflow.entry(*location).or_insert_with(|| {
-            Box::new(Node { location: *location, versions: RwLock::new(Versions::default()) })
+            OverflowNode(Box::into_raw(Box::new(Node {
+                location: *location,
+                versions: RwLock::new(Versions::default()),
+            })))
         });
-        // SAFETY: boxed nodes never move and are freed only with the table.
-        unsafe { &*(node.as_ref() as *const Node) }
+        // SAFETY: overflow nodes never move and are freed only with the table.
+        unsafe { &*node.0 }
     }
 }
 
@@ -139,6 +156,11 @@ impl Drop for LocationTable {
                 drop(unsafe { Box::from_raw(node) });
             }
         }
+        let overflow = self.overflow.get_mut().unwrap_or_else(|e| e.into_inner());
+        for (_, node) in overflow.drain() {
+            // SAFETY: allocated once by `overflow_node`, freed once here.
+            drop(unsafe { Box::from_raw(node.0) });
+        }
     }
 }
 
@@ -149,7 +171,7 @@ mod tests {
 
     #[test]
     fn every_location_keeps_one_node_even_past_the_buckets() {
-        let table = LocationTable::new(1);
+        let table = LocationTable::new(1, 0);
         let slots = 5000usize;
         let location = |i: usize| Location::Storage(Address::ZERO, U256::from(i));
         // A bad hash (every location in one bucket) fills the probe window and then the
@@ -167,14 +189,41 @@ mod tests {
     }
 
     #[test]
-    fn racing_writers_of_one_location_share_its_node() {
-        let table = LocationTable::new(16);
-        let location = Location::Account(Address::repeat_byte(1));
-        let nodes: Vec<usize> = std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                (0..4).map(|_| scope.spawn(|| table.node(&location, 3) as *const Node as usize)).collect();
+    fn racing_writers_share_nodes_inside_and_past_the_probe_window() {
+        // Every location in one bucket: the first 32 fill the window, the rest overflow,
+        // while four threads file and look up the same locations at once.
+        let table = LocationTable::new(1, 0);
+        let locations: Vec<Location> =
+            (0..200u64).map(|i| Location::Storage(Address::repeat_byte(2), U256::from(i))).collect();
+        let start = std::sync::Barrier::new(4);
+        let seen: Vec<Vec<usize>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    let (table, locations, start) = (&table, &locations, &start);
+                    scope.spawn(move || {
+                        start.wait();
+                        // Each thread walks the locations from a different place.
+                        (0..locations.len())
+                            .map(|i| {
+                                let location = &locations[(i + t * 50) % locations.len()];
+                                let node = table.node(location, 9) as *const Node as usize;
+                                let found = table.find(location, 9).map(|n| n as *const Node as usize);
+                                assert_eq!(found, Some(node));
+                                node
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        assert!(nodes.windows(2).all(|w| w[0] == w[1]), "{nodes:?}");
+        for (t, nodes) in seen.iter().enumerate() {
+            for (i, node) in nodes.iter().enumerate() {
+                let location = &locations[(i + t * 50) % locations.len()];
+                assert_eq!(table.find(location, 9).map(|n| n as *const Node as usize), Some(*node));
+            }
+        }
+        let distinct: std::collections::HashSet<usize> = seen.iter().flatten().copied().collect();
+        assert_eq!(distinct.len(), locations.len(), "one node per location");
     }
 }

@@ -287,9 +287,10 @@ pub(crate) struct MvMemory {
 }
 
 /// A one-hash Bloom filter of the locations written in the block. A bit is set before the
-/// write enters the map and never cleared, so a clear bit means "not written yet": the same
-/// answer a read racing the write would get from the map, which validation catches the same
-/// way (the writer's finishing execution makes every higher transaction validate again).
+/// write enters the table and never cleared, so a clear bit means "not written yet": the
+/// same answer a read racing the write would get from the table. Validation catches it the
+/// same way: a location nobody had written is new to its writer's incarnation, so that
+/// execution reports `wrote_new` and every higher transaction validates after it.
 struct WrittenFilter {
     words: Box<[std::sync::atomic::AtomicU64]>,
     /// Number of bits minus one (a power of two minus one).
@@ -297,10 +298,12 @@ struct WrittenFilter {
 }
 
 impl WrittenFilter {
-    /// A filter for a block of `txs` transactions: about 64 bits per transaction (a few
-    /// writes each), so few reads of unwritten locations take the map's lock.
-    fn new(txs: usize) -> WrittenFilter {
-        let bits = (txs.max(64) * 64).next_power_of_two();
+    /// A filter for a block of `txs` transactions that may spend `gas`: 64 bits per
+    /// transaction, and at least 16 per location the gas could write (as the location
+    /// table's sizing), so that few reads of unwritten locations probe the table.
+    fn new(txs: usize, gas: u64) -> WrittenFilter {
+        let by_gas = usize::try_from(gas / 4000).unwrap_or(usize::MAX).saturating_mul(16);
+        let bits = txs.saturating_mul(64).max(by_gas).clamp(4096, 1 << 26).next_power_of_two();
         let words = (0..bits / 64).map(|_| std::sync::atomic::AtomicU64::new(0)).collect();
         WrittenFilter { words, mask: bits as u64 - 1 }
     }
@@ -376,10 +379,11 @@ impl<'a> LocationSet<'a> {
 }
 
 impl MvMemory {
-    pub(crate) fn new(txs: usize, coinbase: Address) -> MvMemory {
+    /// Memory for a block of `txs` transactions that may spend `gas` in all.
+    pub(crate) fn new(txs: usize, gas: u64, coinbase: Address) -> MvMemory {
         MvMemory {
-            data: LocationTable::new(txs),
-            written: WrittenFilter::new(txs),
+            data: LocationTable::new(txs, gas),
+            written: WrittenFilter::new(txs, gas),
             coinbase,
             fees: (0..txs).map(|_| Padded(Mutex::new(Fee::None))).collect(),
             codes: DashMap::with_hasher(DefaultHashBuilder::default()),

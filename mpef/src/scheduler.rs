@@ -19,8 +19,11 @@
 //! 1. **Nothing is lost behind a counter.** Whenever a transaction below a counter comes to
 //!    need work again, the counter is lowered to it (`fetch_min`): a resumed dependency lowers
 //!    `execution_idx`; an execution that wrote a location its previous incarnation did not,
-//!    and an aborted validation, lower `validation_idx`. So every executed transaction is
-//!    validated after every lower transaction's last write that could affect it.
+//!    and an aborted validation, lower `validation_idx`. An execution that finishes where
+//!    the sweep waits claims its own validation instead (the sweep then moves on past it,
+//!    so every higher transaction is still validated after its writes). So every executed
+//!    transaction is validated after every lower transaction's last write that could
+//!    affect it.
 //! 2. **One incarnation runs at a time.** Only the ready → executing transition starts an
 //!    execution, and it is a compare-and-swap of the state word, so it succeeds once per
 //!    incarnation. A transaction that is aborting (or parked) belongs to the one worker
@@ -34,8 +37,9 @@
 //!    sees the dependent and makes it ready.
 //! 4. **Done means done.** The block is finished when both counters are past the end, no
 //!    worker holds a task (each worker's `active` flag, set before it claims an index and
-//!    cleared when its task ends), and no counter was lowered while that was being checked (`decrease_count` read before and after). Transaction 0 depends on nothing and
-//!    always passes validation after its first execution; by induction every transaction's
+//!    cleared when its task ends), and no counter was lowered while that was being checked
+//!    (`decrease_count` read before and after). Transaction 0 depends on nothing and always
+//!    passes validation after its first execution; by induction every transaction's
 //!    final incarnation executes and validates, so the sweep ends: there is no livelock.
 //!
 //! Transactions of a sender that appears earlier in the block start parked on that earlier
@@ -231,11 +235,11 @@ impl Scheduler {
             return None;
         }
         self.set_active(worker, true);
-        let idx = self.validation_idx.fetch_add(1, SeqCst);
-        if let Some(slot) = self.txs.get(idx) {
-            let state = slot.load();
+        // Claim exactly the front checked: the counter may have been lowered meanwhile.
+        if self.validation_idx.compare_exchange(front, front + 1, SeqCst, SeqCst).is_ok() {
+            let state = self.txs[front].load();
             if state.status == Status::Executed {
-                return Some((idx, state.incarnation));
+                return Some((front, state.incarnation));
             }
         }
         self.set_active(worker, false);
