@@ -277,7 +277,7 @@ struct TxRecord {
 pub(crate) struct MvMemory {
     data: LocationTable,
     /// Which locations may be in `data`: most reads are of locations no transaction wrote,
-    /// and this answers them without the map's shard lock (a write to a line both cores use).
+    /// and this answers them with one load, without probing the table.
     written: WrittenFilter,
     coinbase: Address,
     fees: Vec<Padded<Mutex<Fee>>>,
