@@ -80,11 +80,7 @@ pub(crate) fn run<R: StateReader + Sync>(
         base,
         block,
         config,
-        memory: MvMemory::new(
-            len,
-            block.txs.iter().fold(0u64, |sum, tx| sum.saturating_add(tx.gas_limit)),
-            block.env.coinbase,
-        ),
+        memory: MvMemory::new(len, block.gas_limit(), block.env.coinbase),
         scheduler: Scheduler::new(len, predecessors, threads),
         results: (0..len).map(|_| Padded(Mutex::new(None))).collect(),
         lazy_recipients: block.txs.iter().map(|tx| lazy_recipient(block, tx)).collect(),

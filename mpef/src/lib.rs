@@ -89,8 +89,7 @@ fn cannot_gain_with(
     if block.txs.len() < 2 {
         return Some("one transaction");
     }
-    let gas = block.txs.iter().fold(0u64, |sum, tx| sum.saturating_add(tx.gas_limit));
-    if gas < MIN_PARALLEL_GAS {
+    if block.gas_limit() < MIN_PARALLEL_GAS {
         return Some("too little gas");
     }
     // Each transaction's place in its sender's chain, from the one before it.
@@ -157,6 +156,13 @@ pub struct BlockInput<'a> {
     pub cfg: &'a CfgEnv,
     /// The transactions, senders recovered.
     pub txs: &'a [TxEnv],
+}
+
+impl BlockInput<'_> {
+    /// The sum of the transactions' gas limits: the most gas the block can spend.
+    pub fn gas_limit(&self) -> u64 {
+        self.txs.iter().fold(0u64, |sum, tx| sum.saturating_add(tx.gas_limit))
+    }
 }
 
 /// What one executed transaction produced.

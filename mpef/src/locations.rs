@@ -49,7 +49,7 @@ pub(crate) struct LocationTable {
 
 /// Gas a block's transactions may spend per location they write, at the least we size
 /// for: writing a location costs thousands of gas (a cold account, a changed slot).
-const GAS_PER_LOCATION: u64 = 4000;
+pub(crate) const GAS_PER_LOCATION: u64 = 4000;
 
 impl LocationTable {
     /// A table for a block of `txs` transactions that may spend `gas` in all: a bucket

@@ -19,7 +19,7 @@
 //! An aborted incarnation's writes become ESTIMATE markers until its next incarnation finishes;
 //! a read that meets one reports the writer as a dependency (see [`crate::scheduler`]).
 
-use crate::locations::LocationTable;
+use crate::locations::{LocationTable, GAS_PER_LOCATION};
 use crate::Padded;
 use dashmap::DashMap;
 use hashbrown::DefaultHashBuilder;
@@ -302,7 +302,7 @@ impl WrittenFilter {
     /// transaction, and at least 16 per location the gas could write (as the location
     /// table's sizing), so that few reads of unwritten locations probe the table.
     fn new(txs: usize, gas: u64) -> WrittenFilter {
-        let by_gas = usize::try_from(gas / 4000).unwrap_or(usize::MAX).saturating_mul(16);
+        let by_gas = usize::try_from(gas / GAS_PER_LOCATION).unwrap_or(usize::MAX).saturating_mul(16);
         let bits = txs.saturating_mul(64).max(by_gas).clamp(4096, 1 << 26).next_power_of_two();
         let words = (0..bits / 64).map(|_| std::sync::atomic::AtomicU64::new(0)).collect();
         WrittenFilter { words, mask: bits as u64 - 1 }
