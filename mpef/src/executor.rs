@@ -2,29 +2,23 @@
 //! transaction incarnations against [`TxView`]s and validate them against the multi-version
 //! memory, until every transaction's final incarnation is executed and valid.
 
-use crate::mvmemory::{lock, owner, Location, MvMemory, TxIdx, Write};
-use crate::scheduler::{Scheduler, Task, Version, Worker};
+use crate::mvmemory::{lock, Location, MvMemory, TxIdx, Write};
+use crate::scheduler::{Scheduler, Task, Version};
 use crate::view::{Interrupt, TxView, WorkerCodes};
 use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
-use metisvm_vm::{
-    AccountChange, Address, Evm, SharedCodeCache, StateDiff, StateError, StateReader, TxError, TxOutcome,
-};
+use metisvm_vm::{AccountChange, Address, Evm, SharedCodeCache, StateDiff, StateReader, TxError, TxOutcome};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-
-/// Final writes, in block order.
-type Writes = Vec<(Location, Write)>;
+use std::sync::{Arc, Mutex};
 
 /// A transaction's result: executed, or rejected as invalid.
 pub(crate) type TxRun = Result<TxResult, TxError>;
 
 /// How a parallel run ended.
 pub(crate) enum RunEnd {
-    /// Every transaction finished: results in block order, the block's changes in disjoint
-    /// parts (one per worker), and the memory to free (boxed: it is large, and moved to
-    /// whichever thread frees it).
-    Finished(Vec<TxRun>, Vec<StateDiff>, Box<MvMemory>),
+    /// Every transaction finished: results in block order (up to and including the first
+    /// rejected one), the block's changes, and the memory to free (boxed: it is large, and
+    /// moved to whichever thread frees it).
+    Finished(Vec<TxRun>, StateDiff, Box<MvMemory>),
     /// A transaction needs the sequential path.
     Fallback(&'static str),
 }
@@ -39,16 +33,18 @@ struct Shared<'a, R> {
     /// Per transaction: the recipient whose balance a plain transfer only credits.
     lazy_recipients: Vec<Option<Address>>,
     failure: Mutex<Option<Failure>>,
-    /// Where the block's included transactions end (the first rejected one, or all), known
-    /// once every transaction is final.
-    end: OnceLock<TxIdx>,
-    /// Per worker: the final writes of its range of transactions, sorted by the worker that
-    /// owns their account (see [`gather_changes`]).
-    sorted_writes: Vec<Padded<Mutex<Vec<Writes>>>>,
-    /// Workers that have sorted their range (or given up on a failed run).
-    sorted: AtomicUsize,
+    /// What the commit front has gathered (only its holder locks it).
+    commits: Mutex<Commits>,
     /// Code analyses, made once for all workers.
     code_analyses: Arc<SharedCodeCache>,
+}
+
+/// The committed part of the block.
+struct Commits {
+    /// The committed transactions' writes, folded in block order.
+    changes: StateDiff,
+    /// The first transaction the block rejects, once committed.
+    rejected: Option<TxIdx>,
 }
 
 /// A worker's own counters (summed at the end, so workers never share a counter's line).
@@ -81,52 +77,41 @@ pub(crate) fn run<R: StateReader + Sync>(
         block,
         config,
         memory: MvMemory::new(len, block.gas_limit(), block.env.coinbase),
-        scheduler: Scheduler::new(len, predecessors, threads),
+        scheduler: Scheduler::new(len, predecessors),
         results: (0..len).map(|_| Padded(Mutex::new(None))).collect(),
         lazy_recipients: block.txs.iter().map(|tx| lazy_recipient(block, tx)).collect(),
         failure: Mutex::new(None),
-        end: OnceLock::new(),
-        sorted_writes: (0..threads).map(|_| Padded(Mutex::new(Vec::new()))).collect(),
-        sorted: AtomicUsize::new(0),
+        // Most transactions change two accounts (the sender, and a recipient or a
+        // contract), and many share the contract.
+        commits: Mutex::new(Commits { changes: StateDiff::with_capacity(len * 3 / 2), rejected: None }),
         code_analyses: Arc::new(SharedCodeCache::new()),
     };
-    let mut parts = Vec::with_capacity(threads);
-    for (counts, part) in run_workers(&shared, threads)? {
+    for counts in run_workers(&shared, threads)? {
         stats.executions += counts.executions;
         stats.validations += counts.validations;
         stats.aborts += counts.aborts;
         stats.dependency_waits += counts.dependency_waits;
-        parts.push(part);
     }
     match shared.failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(Failure::Error(e)) => return Err(e),
         Some(Failure::Fallback(why)) => return Ok(RunEnd::Fallback(why)),
         None => {}
     }
-    let mut results = Vec::with_capacity(len);
-    for (idx, slot) in shared.results.into_iter().enumerate() {
+    let Commits { changes, rejected } = shared.commits.into_inner().unwrap_or_else(|e| e.into_inner());
+    let end = match rejected {
+        Some(idx) => idx + 1,
+        None if shared.scheduler.committed() == len => len,
+        None => return Err(MpefError::Internal("the workers stopped before the last commit".into())),
+    };
+    let mut results = Vec::with_capacity(end);
+    for (idx, slot) in shared.results.into_iter().take(end).enumerate() {
         match slot.0.into_inner().unwrap_or_else(|e| e.into_inner()) {
             Some(result) => results.push(result),
             None => return Err(MpefError::Internal(format!("transaction {idx} has no result at the end"))),
         }
     }
-    let mut changes = Vec::with_capacity(threads);
-    for part in parts {
-        match part {
-            Some(Ok(diff)) => changes.push(diff),
-            Some(Err(error)) => {
-                return Err(MpefError::State { tx: shared.end.get().copied().unwrap_or(len), error })
-            }
-            None => {
-                return Err(MpefError::Internal("a worker finished without its part of the changes".into()))
-            }
-        }
-    }
     Ok(RunEnd::Finished(results, changes, Box::new(shared.memory)))
 }
-
-/// What one worker hands back: its counters and its part of the block's changes.
-type WorkerEnd = (Counts, Option<Result<StateDiff, StateError>>);
 
 /// Runs the `threads` workers at once: on the configured pool when it has enough threads,
 /// else on threads started for this block. A worker catches its own panics (see
@@ -134,11 +119,9 @@ type WorkerEnd = (Counts, Option<Result<StateDiff, StateError>>);
 fn run_workers<R: StateReader + Sync>(
     shared: &Shared<'_, R>,
     threads: usize,
-) -> Result<Vec<WorkerEnd>, MpefError> {
+) -> Result<Vec<Counts>, MpefError> {
     if let Some(pool) = &shared.config.pool {
-        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            pool.run_each(threads, |part| worker(shared, part, threads))
-        }));
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| pool.run_each(threads, |_| worker(shared))));
         match ran {
             Ok(Some(ends)) => return Ok(ends),
             Ok(None) => {}
@@ -146,8 +129,7 @@ fn run_workers<R: StateReader + Sync>(
         }
     }
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            (0..threads).map(|part| scope.spawn(move || worker(shared, part, threads))).collect();
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(move || worker(shared))).collect();
         let mut ends = Vec::with_capacity(threads);
         let mut panicked = None;
         for handle in handles {
@@ -196,19 +178,19 @@ fn lazy_recipient(block: &BlockInput<'_>, tx: &metisvm_vm::TxEnv) -> Option<Addr
     simple.then_some(to)
 }
 
-/// One worker: tasks until the block is done, then its part of the block's changes (`None`
-/// when the run failed or falls back). A panic in a task is caught and becomes the run's
-/// failure, so the other workers stop instead of waiting for its transaction forever.
-fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>, part: usize, parts: usize) -> WorkerEnd {
+/// One worker: tasks until the block is done (or failed). A panic in a task is caught and
+/// becomes the run's failure, so the other workers stop instead of waiting for its
+/// transaction forever.
+fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) -> Counts {
     let mut counts = Counts::default();
-    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| run_tasks(shared, part, &mut counts)));
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| run_tasks(shared, &mut counts)));
     if let Err(payload) = ran {
         fail(shared, Failure::Error(MpefError::WorkerPanicked(panic_message(payload.as_ref()))));
     }
-    (counts, gather_changes(shared, part, parts))
+    counts
 }
 
-fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, worker: Worker, counts: &mut Counts) {
+fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
     let mut evm = Evm::new();
     evm.defer_coinbase_fee(true);
     evm.share_code_analyses(shared.code_analyses.clone());
@@ -219,9 +201,9 @@ fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, worker: Worker, coun
     let mut task: Option<Task> = None;
     let mut idle = Backoff::default();
     loop {
-        task = match task.take().or_else(|| shared.scheduler.next_task(worker)) {
-            Some(Task::Execute(version)) => execute(shared, worker, &mut evm, &codes, counts, version),
-            Some(Task::Validate(version)) => validate(shared, worker, counts, version),
+        task = match task.take().or_else(|| shared.scheduler.next_task()) {
+            Some(Task::Execute(version)) => execute(shared, &mut evm, &codes, counts, version),
+            Some(Task::Validate(version)) => validate(shared, counts, version),
             None if shared.scheduler.done() => return,
             None => {
                 idle.wait();
@@ -247,58 +229,6 @@ impl Backoff {
     }
 }
 
-/// Builds worker `part`'s share of the block's changes, in two steps every worker takes at
-/// once:
-///
-/// 1. it moves the final writes of its own range of transactions out of the memory and
-///    sorts them by the worker that owns their account ([`owner`]), keeping block order;
-/// 2. once every worker has sorted, it folds the writes to the accounts it owns, range by
-///    range (so still in block order), into a diff.
-///
-/// No step reads what another worker is still writing, and the parts are disjoint by
-/// account.
-fn gather_changes<R: StateReader + Sync>(
-    shared: &Shared<'_, R>,
-    part: usize,
-    parts: usize,
-) -> Option<Result<StateDiff, StateError>> {
-    // Tasks are over: either every transaction is final, or the run failed (and the
-    // failure was recorded before the scheduler halted).
-    let finished = lock(&shared.failure).is_none();
-    if finished {
-        let end = *shared.end.get_or_init(|| {
-            let results = &shared.results;
-            results.iter().position(|slot| matches!(*lock(slot), Some(Err(_)))).unwrap_or(results.len())
-        });
-        let range = end * part / parts..end * (part + 1) / parts;
-        let mut sorted: Vec<Writes> =
-            (0..parts).map(|_| Vec::with_capacity(3 * range.len() / parts + 4)).collect();
-        for idx in range {
-            for (location, write) in shared.memory.take_writes(idx) {
-                sorted[owner(&shared.memory.account_of(&location), parts)].push((location, write));
-            }
-        }
-        *lock(&shared.sorted_writes[part]) = sorted;
-    }
-    shared.sorted.fetch_add(1, Ordering::AcqRel);
-    if !finished {
-        return None;
-    }
-    let mut idle = Backoff::default();
-    while shared.sorted.load(Ordering::Acquire) < parts {
-        idle.wait();
-    }
-    let mine: Vec<Writes> = shared
-        .sorted_writes
-        .iter()
-        .map(|sorted| lock(sorted).get_mut(part).map(std::mem::take).unwrap_or_default())
-        .collect();
-    // Most accounts take more than one write (a transfer's sender takes its own and the
-    // fee's; a contract takes several slots).
-    let accounts_hint = mine.iter().map(Vec::len).sum::<usize>() / 2;
-    Some(shared.memory.fold_changes(shared.base, mine.into_iter().flatten(), accounts_hint))
-}
-
 fn fail(shared: &Shared<'_, impl StateReader>, failure: Failure) -> Option<Task> {
     let mut slot = lock(&shared.failure);
     if slot.is_none() {
@@ -310,7 +240,6 @@ fn fail(shared: &Shared<'_, impl StateReader>, failure: Failure) -> Option<Task>
 
 fn execute<R: StateReader + Sync>(
     shared: &Shared<'_, R>,
-    worker: Worker,
     evm: &mut Evm,
     codes: &WorkerCodes,
     counts: &mut Counts,
@@ -324,7 +253,7 @@ fn execute<R: StateReader + Sync>(
         let result = evm.transact(&view, block.env, block.cfg, tx);
         match view.interrupt() {
             Some(Interrupt::Blocked(blocking)) => {
-                if shared.scheduler.add_dependency(worker, idx, blocking) {
+                if shared.scheduler.add_dependency(idx, blocking) {
                     counts.dependency_waits += 1;
                     return None;
                 }
@@ -345,28 +274,76 @@ fn execute<R: StateReader + Sync>(
         };
         *lock(&shared.results[idx]) = Some(result);
         let wrote_new = shared.memory.record(idx, view.into_reads(), writes);
-        return shared.scheduler.finish_execution(worker, idx, incarnation, wrote_new);
+        return shared.scheduler.finish_execution(idx, incarnation, wrote_new);
     }
 }
 
 fn validate<R: StateReader + Sync>(
     shared: &Shared<'_, R>,
-    worker: Worker,
     counts: &mut Counts,
     version: Version,
 ) -> Option<Task> {
     counts.validations += 1;
     let (idx, _) = version;
+    let started = shared.scheduler.validation_clock();
     let valid = match shared.memory.validate(shared.base, idx) {
         Ok(valid) => valid,
         Err(error) => return fail(shared, Failure::Error(MpefError::State { tx: idx, error })),
     };
-    let aborted = !valid && shared.scheduler.try_validation_abort(version);
-    if aborted {
-        counts.aborts += 1;
-        shared.memory.mark_estimates(idx);
+    if valid {
+        shared.scheduler.validated(version, started);
+        return commit(shared, counts);
     }
-    shared.scheduler.finish_validation(worker, idx, aborted)
+    let aborted = shared.scheduler.try_validation_abort(version);
+    if aborted {
+        abort(shared, counts, idx);
+    }
+    shared.scheduler.finish_validation(idx, aborted)
+}
+
+fn abort<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts, idx: TxIdx) {
+    counts.aborts += 1;
+    shared.memory.mark_estimates(idx);
+}
+
+/// A turn at the commit front (see [`Scheduler::try_commit`]): each transaction committed
+/// has its writes folded into the block's changes now, while they are likely still in
+/// this core's cache (its validation just read the same records).
+fn commit<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) -> Option<Task> {
+    let error = std::cell::Cell::new(None);
+    let mut held = None;
+    let revalidations = &mut counts.validations;
+    let aborted = shared.scheduler.try_commit(
+        |(idx, _)| {
+            *revalidations += 1;
+            shared.memory.validate(shared.base, idx).unwrap_or_else(|e| {
+                error.set(Some(MpefError::State { tx: idx, error: e }));
+                false
+            })
+        },
+        |idx| {
+            // Locked once per turn (only the gate's holder ever locks it).
+            let commits = held.get_or_insert_with(|| lock(&shared.commits));
+            if matches!(*lock(&shared.results[idx]), Some(Err(_))) {
+                commits.rejected = Some(idx);
+                return true;
+            }
+            for (location, write) in shared.memory.take_writes(idx) {
+                if let Err(e) = shared.memory.fold_write(shared.base, &mut commits.changes, location, write) {
+                    error.set(Some(MpefError::State { tx: idx, error: e }));
+                    return true;
+                }
+            }
+            false
+        },
+    );
+    drop(held);
+    if let Some(error) = error.into_inner() {
+        return fail(shared, Failure::Error(error));
+    }
+    let idx = aborted?;
+    abort(shared, counts, idx);
+    shared.scheduler.finish_validation(idx, true)
 }
 
 /// The multi-version writes of a finished incarnation: its diff, minus accounts whose

@@ -318,7 +318,7 @@ pub fn execute_block<R: StateReader + Sync>(
     }
     let mut stats = Stats { threads: threads.max(1), ..Stats::default() };
     match executor::run(base, block, &predecessors, config, &mut stats)? {
-        executor::RunEnd::Finished(results, parts, memory) => {
+        executor::RunEnd::Finished(results, changes, memory) => {
             let mut txs = Vec::with_capacity(results.len());
             let mut rejected = None;
             for (index, result) in results.into_iter().enumerate() {
@@ -334,7 +334,6 @@ pub fn execute_block<R: StateReader + Sync>(
                 Some(pool) => pool.drop_later(memory),
                 None => drop_in_background(memory),
             }
-            let changes = merge(parts);
             Ok(BlockOutput { txs, rejected, changes, stats })
         }
         executor::RunEnd::Fallback(why) => {
@@ -345,19 +344,6 @@ pub fn execute_block<R: StateReader + Sync>(
             Ok(output)
         }
     }
-}
-
-/// One diff from the workers' parts, which are disjoint by account: the largest part
-/// absorbs the others.
-fn merge(mut parts: Vec<StateDiff>) -> StateDiff {
-    parts.sort_by_key(|part| std::cmp::Reverse(part.len()));
-    let mut parts = parts.into_iter();
-    let mut changes = parts.next().unwrap_or_default();
-    changes.reserve(parts.as_slice().iter().map(|part| part.len()).sum());
-    for part in parts {
-        changes.extend(part);
-    }
-    changes
 }
 
 /// A value alone on its cache line. Per-transaction records sit in vectors indexed by

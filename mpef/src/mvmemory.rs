@@ -601,118 +601,101 @@ impl MvMemory {
         }
     }
 
-    /// The changes of a set of accounts, from every final write to them in transaction
-    /// order, ready to commit to a store. Each write updates the account's entry in place;
-    /// the store is read once for an account whose first write in the block is not a full
-    /// value (a credit, a slot, a storage reset), and for code.
-    pub(crate) fn fold_changes<R: StateReader>(
+    /// Folds one final write into the block's changes `diff` (writes arrive in block
+    /// order). The store is read once for an account whose first write in the block is not
+    /// a full value (a credit, a slot, a storage reset), and for code: every updated account
+    /// in the diff carries its code, looked up again only when its code hash changes.
+    pub(crate) fn fold_write<R: StateReader>(
         &self,
         base: &R,
-        writes: impl IntoIterator<Item = (Location, Write)>,
-        accounts_hint: usize,
-    ) -> Result<StateDiff, StateError> {
-        let mut diff = StateDiff::with_capacity(accounts_hint);
-        for (location, write) in writes {
-            let address = self.account_of(&location);
-            let change = match diff.entry(address) {
-                hashbrown::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                hashbrown::hash_map::Entry::Vacant(entry) => {
-                    let fresh = || AccountChange::Updated {
-                        info: AccountInfo::default(),
-                        storage_cleared: false,
-                        storage: Default::default(),
-                    };
-                    let before = match &write {
-                        // A full value replaces the account: no need for what it was.
-                        Write::Account(_) => fresh(),
-                        _ => match base.account(address)? {
-                            Some(info) => AccountChange::Updated {
-                                info,
-                                storage_cleared: false,
-                                storage: Default::default(),
-                            },
-                            // A credit brings a missing account into existence.
-                            None if matches!(write, Write::Credit(_)) => fresh(),
-                            None => AccountChange::Deleted,
-                        },
-                    };
-                    entry.insert(before)
-                }
-            };
-            match write {
-                Write::Account(None) => *change = AccountChange::Deleted,
-                Write::Account(Some(new)) => match change {
-                    AccountChange::Updated { info, .. } => *info = Arc::unwrap_or_clone(new),
-                    AccountChange::Deleted => {
-                        *change = AccountChange::Updated {
-                            info: Arc::unwrap_or_clone(new),
-                            storage_cleared: true,
-                            storage: Default::default(),
-                        }
-                    }
-                },
-                Write::Credit(credit) => match change {
-                    AccountChange::Updated { info, .. } => info.balance = info.balance.saturating_add(credit),
-                    AccountChange::Deleted => {
-                        // Credited into existence after the block deleted it.
-                        let info = AccountInfo { balance: credit, ..AccountInfo::default() };
-                        *change = AccountChange::Updated {
+        diff: &mut StateDiff,
+        location: Location,
+        write: Write,
+    ) -> Result<(), StateError> {
+        let address = self.account_of(&location);
+        let change = match diff.entry(address) {
+            hashbrown::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(entry) => {
+                let fresh = || AccountChange::Updated {
+                    info: AccountInfo::default(),
+                    storage_cleared: false,
+                    storage: Default::default(),
+                };
+                let before = match &write {
+                    // A full value replaces the account: no need for what it was.
+                    Write::Account(_) => fresh(),
+                    _ => match base.account(address)? {
+                        Some(info) => AccountChange::Updated {
                             info,
+                            storage_cleared: false,
+                            storage: Default::default(),
+                        },
+                        // A credit brings a missing account into existence.
+                        None if matches!(write, Write::Credit(_)) => fresh(),
+                        None => AccountChange::Deleted,
+                    },
+                };
+                entry.insert(before)
+            }
+        };
+        match write {
+            Write::Account(None) => *change = AccountChange::Deleted,
+            Write::Account(Some(new)) => {
+                // The table still holds the value for later readers: copy it.
+                let mut new = AccountInfo::clone(&new);
+                match change {
+                    AccountChange::Updated { info, .. } => {
+                        if info.code_hash == new.code_hash {
+                            new.code = info.code.take();
+                        }
+                        *info = new;
+                    }
+                    AccountChange::Deleted => {
+                        *change = AccountChange::Updated {
+                            info: new,
                             storage_cleared: true,
                             storage: Default::default(),
                         }
                     }
-                },
-                Write::Storage(value) => {
-                    if let (AccountChange::Updated { storage, .. }, Location::Storage(_, slot)) =
-                        (change, location)
-                    {
-                        storage.insert(slot, value);
-                    }
-                }
-                Write::StorageReset => {
-                    if let AccountChange::Updated { storage_cleared, storage, .. } = change {
-                        storage.clear();
-                        *storage_cleared = true;
-                    }
-                }
-                Write::CodeHash(_) => {}
-            }
-        }
-        for change in diff.values_mut() {
-            if let AccountChange::Updated { info, .. } = change {
-                if info.code.is_none() {
-                    info.code = Some(if info.code_hash == KECCAK_EMPTY {
-                        Bytes::new()
-                    } else if let Some(code) = self.code(&info.code_hash) {
-                        code
-                    } else {
-                        base.code_by_hash(info.code_hash)?
-                    });
                 }
             }
+            Write::Credit(credit) => match change {
+                AccountChange::Updated { info, .. } => info.balance = info.balance.saturating_add(credit),
+                AccountChange::Deleted => {
+                    // Credited into existence after the block deleted it.
+                    let info = AccountInfo { balance: credit, ..AccountInfo::default() };
+                    *change =
+                        AccountChange::Updated { info, storage_cleared: true, storage: Default::default() }
+                }
+            },
+            Write::Storage(value) => {
+                if let (AccountChange::Updated { storage, .. }, Location::Storage(_, slot)) =
+                    (&mut *change, location)
+                {
+                    storage.insert(slot, value);
+                }
+            }
+            Write::StorageReset => {
+                if let AccountChange::Updated { storage_cleared, storage, .. } = &mut *change {
+                    storage.clear();
+                    *storage_cleared = true;
+                }
+            }
+            Write::CodeHash(_) => {}
         }
-        Ok(diff)
+        if let AccountChange::Updated { info, .. } = change {
+            if info.code.is_none() {
+                info.code = Some(if info.code_hash == KECCAK_EMPTY {
+                    Bytes::new()
+                } else if let Some(code) = self.code(&info.code_hash) {
+                    code
+                } else {
+                    base.code_by_hash(info.code_hash)?
+                });
+            }
+        }
+        Ok(())
     }
-}
-
-/// Which of `parts` workers builds the changes of the account at `address`.
-pub(crate) fn owner(address: &Address, parts: usize) -> usize {
-    if parts <= 1 {
-        return 0;
-    }
-    let word = |at: usize| {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(&address[at..at + 8]);
-        u64::from_le_bytes(bytes)
-    };
-    // A SplitMix64 finaliser: every address bit reaches the result, so addresses that
-    // differ only in a few bytes (a vanity prefix, a counter) still spread evenly.
-    let mut x = word(0) ^ word(12).rotate_left(32);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^= x >> 31;
-    (x % parts as u64) as usize
 }
 
 /// Locks a mutex, ignoring poisoning: a panicking worker is reported by the executor, and
