@@ -311,7 +311,6 @@ fn abort<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts, idx
 /// this core's cache (its validation just read the same records).
 fn commit<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) -> Option<Task> {
     let error = std::cell::Cell::new(None);
-    let mut held = None;
     let revalidations = &mut counts.validations;
     let aborted = shared.scheduler.try_commit(
         |(idx, _)| {
@@ -322,8 +321,8 @@ fn commit<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) ->
             })
         },
         |idx| {
-            // Locked once per turn (only the gate's holder ever locks it).
-            let commits = held.get_or_insert_with(|| lock(&shared.commits));
+            // Only the gate's holder locks it, so this never waits.
+            let mut commits = lock(&shared.commits);
             if matches!(*lock(&shared.results[idx]), Some(Err(_))) {
                 commits.rejected = Some(idx);
                 return true;
@@ -337,7 +336,6 @@ fn commit<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) ->
             false
         },
     );
-    drop(held);
     if let Some(error) = error.into_inner() {
         return fail(shared, Failure::Error(error));
     }

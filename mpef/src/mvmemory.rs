@@ -588,7 +588,8 @@ impl MvMemory {
         Ok(true)
     }
 
-    /// Moves the final writes of transaction `idx` out, once the run is over.
+    /// Moves the final writes of transaction `idx` out, when it is committed (a committed
+    /// transaction is never recorded again nor has its writes marked as estimates).
     pub(crate) fn take_writes(&self, idx: TxIdx) -> Vec<(Location, Write)> {
         std::mem::take(&mut lock(&self.records[idx]).writes)
     }

@@ -10,9 +10,9 @@
 //! `validation_idx`, the lowest that may still need validating. A worker asking for work
 //! takes a validation task when `validation_idx` is behind `execution_idx` (validating low
 //! transactions first keeps aborts cheap), and an execution task otherwise (or when the
-//! validation it claimed does not exist); it claims an index with `fetch_add`, and the task
-//! exists only if that transaction's status fits (ready for execution, executed for
-//! validation).
+//! validation it claimed does not exist). It claims an execution with `fetch_add` and a
+//! validation with a compare-and-swap of the sweep's front, and the task exists only if that
+//! transaction's status fits (ready for execution, executed for validation).
 //!
 //! Behind the sweep, a third counter, the commit front, moves through the block one
 //! transaction at a time: a transaction is committed (its result and writes are final, and
@@ -33,11 +33,14 @@
 //!    the sweep waits claims its own validation instead (the sweep then moves on past it,
 //!    so every higher transaction is still validated after its writes). So every executed
 //!    transaction is validated after every lower transaction's last write that could
-//!    affect it.
+//!    affect it. (Commits do not rely on this: the clock check and the committing worker's
+//!    own validation decide them. It is what guarantees that every executed incarnation gets
+//!    a validation, so the front never waits forever.)
 //! 2. **One incarnation runs at a time.** Only the ready → executing transition starts an
 //!    execution, and it is a compare-and-swap of the state word, so it succeeds once per
-//!    incarnation. A transaction that is aborting (or parked) belongs to the one worker
-//!    that put it there, which alone makes it ready again. An aborted
+//!    incarnation. A transaction that is aborting belongs to the worker that aborted it,
+//!    which alone makes it ready again; a parked one is made ready by the worker that
+//!    finishes the transaction it waits on. An aborted
 //!    transaction's incarnation number grows when it becomes ready again, so a stale
 //!    validation (of an older incarnation) can never abort a newer one, and no validation
 //!    can abort a committed transaction (its status is no longer executed).
@@ -49,8 +52,10 @@
 //! 4. **Commits are final and never stall.** One worker at a time moves the commit front
 //!    (a compare-and-swap gate). Every worker whose validation succeeds tries to take the
 //!    gate; the holder, after releasing it, looks again at the front, so a validation that
-//!    finished while the gate was held is never left uncommitted. A committed transaction's
-//!    reads all came from committed transactions, so nothing can invalidate it.
+//!    finished while the gate was held is never left uncommitted. A transaction's record of
+//!    successful validations only grows (`fetch_max` of incarnation and start clock), so a
+//!    slow validation of an older incarnation cannot erase a newer one's. A committed
+//!    transaction's reads all came from committed transactions, so nothing can invalidate it.
 //! 5. **Done means done.** The block is finished when the commit front passes the last
 //!    transaction, or commits one the block rejects. Transaction 0 depends on nothing and
 //!    always passes validation after its first execution; by induction every transaction's
@@ -111,12 +116,15 @@ impl TxState {
 }
 
 /// A successful validation: of which incarnation, and the clock when it started, packed
-/// (incarnation above bit 40). `NOT_VALIDATED` when the transaction has none.
-const NOT_VALIDATED: u64 = u64::MAX;
+/// (incarnation above bit 40), so that a later incarnation, or a later start, is a larger
+/// word. `NOT_VALIDATED` when the transaction has none: a validation starts after its
+/// incarnation's own record ticked the clock, so its start is never 0.
+const NOT_VALIDATED: u64 = 0;
 const CLOCK_BITS: u32 = 40;
 
 /// What the scheduler keeps per transaction, on one cache line: its state, the clock stamp
-/// of its latest recorded writes, its latest successful validation, and the transactions
+/// of its latest recorded writes, its most recent successful validation (the highest
+/// incarnation, then the latest start), and the transactions
 /// parked until it finishes executing.
 #[derive(Debug)]
 struct TxSlot {
@@ -151,7 +159,8 @@ impl TxSlot {
         self.state.compare_exchange(from.pack(), to.pack(), SeqCst, SeqCst).is_ok()
     }
 
-    /// The clock at the start of the latest successful validation of `incarnation`, if any.
+    /// The clock at the start of the most recent successful validation of `incarnation`, if
+    /// any (none when a newer incarnation has been validated).
     fn validated_at(&self, incarnation: Incarnation) -> Option<u64> {
         let word = self.validated.load(SeqCst);
         (word != NOT_VALIDATED && word >> CLOCK_BITS == u64::from(incarnation))
@@ -379,8 +388,11 @@ impl Scheduler {
 
     /// Notes that the validation of `version` that started at clock `started` succeeded.
     pub(crate) fn validated(&self, (idx, incarnation): Version, started: u64) {
+        debug_assert!(started > 0, "a validation starts after its incarnation's record");
         let word = (u64::from(incarnation) << CLOCK_BITS) | (started & ((1 << CLOCK_BITS) - 1));
-        self.txs[idx].validated.store(word, SeqCst);
+        // Only ever up: a slow validation of an older incarnation must not erase a newer
+        // one's, which the commit front may be waiting for.
+        self.txs[idx].validated.fetch_max(word, SeqCst);
     }
 
     /// Claims the abort of `version` after a failed validation; false when another
@@ -591,9 +603,8 @@ mod tests {
         assert_eq!(s.next_task(), Some(Task::Execute((0, 0))));
         assert_eq!(s.next_task(), Some(Task::Execute((1, 0))));
         // Transaction 1 validates before transaction 0 has recorded its writes.
-        let early = s.validation_clock();
         assert_eq!(s.finish_execution(1, 0, true), None);
-        s.validated((1, 0), early);
+        s.validated((1, 0), s.validation_clock());
         assert_eq!(s.finish_execution(0, 0, true), Some(Task::Validate((0, 0))));
         s.validated((0, 0), s.validation_clock());
         let mut asked = Vec::new();
@@ -612,6 +623,23 @@ mod tests {
         assert_eq!(committed, [0]);
         assert_eq!(aborted, Some(1), "the failed final validation aborts transaction 1");
         assert_eq!(s.finish_validation(1, true), Some(Task::Execute((1, 1))));
+    }
+
+    #[test]
+    fn a_late_validation_of_an_older_incarnation_does_not_erase_a_newer_one() {
+        let s = Scheduler::new(1, &[None]);
+        assert_eq!(s.next_task(), Some(Task::Execute((0, 0))));
+        assert_eq!(s.finish_execution(0, 0, true), Some(Task::Validate((0, 0))));
+        let slow_start = s.validation_clock();
+        // Another validation aborts incarnation 0; incarnation 1 runs and validates.
+        assert!(s.try_validation_abort((0, 0)));
+        assert_eq!(s.finish_validation(0, true), Some(Task::Execute((0, 1))));
+        assert_eq!(s.finish_execution(0, 1, false), Some(Task::Validate((0, 1))));
+        s.validated((0, 1), s.validation_clock());
+        // The slow validation of incarnation 0 succeeds last.
+        s.validated((0, 0), slow_start);
+        assert_eq!(s.try_commit(|_| panic!("no revalidation expected"), |_| false), None);
+        assert!(s.done(), "incarnation 1's validation still counts");
     }
 
     #[test]
