@@ -114,8 +114,16 @@ fn time_block<R: StateReader + Sync>(
     let mut seq_times = Vec::new();
     let mut par_times: Vec<Vec<f64>> = vec![Vec::new(); options.threads.len()];
     let mut last_stats = vec![Stats::default(); options.threads.len()];
+    // No timed run may be slowed by an earlier parallel run's memory being freed in the
+    // background (see `WorkerPool::wait_for_background_work`).
+    let settle = || {
+        for pool in configs.iter().filter_map(|c| c.pool.as_ref()) {
+            pool.wait_for_background_work();
+        }
+    };
     for round in 0..options.warmup + options.rounds.max(1) {
         let timed = round >= options.warmup;
+        settle();
         // Each output is dropped after its time is taken, so that neither path's time
         // includes freeing what it returned.
         let t = Instant::now();
@@ -125,6 +133,7 @@ fn time_block<R: StateReader + Sync>(
         }
         drop(out);
         for (i, config) in configs.iter().enumerate() {
+            settle();
             let t = Instant::now();
             let out = std::hint::black_box(execute_block(base, block, config)?);
             if timed {

@@ -1,8 +1,9 @@
 //! The parallel run of one block: worker threads take tasks from the [`Scheduler`], execute
 //! transaction incarnations against [`TxView`]s and validate them against the multi-version
-//! memory, until every transaction's final incarnation is executed and valid.
+//! memory, and move the commit front, which folds each final transaction's writes into the
+//! block's changes, until the front passes the last transaction.
 
-use crate::mvmemory::{lock, Location, MvMemory, TxIdx, Write};
+use crate::mvmemory::{lock, AccountFields, Location, MvMemory, TxIdx, Write};
 use crate::scheduler::{Scheduler, Task, Version};
 use crate::view::{Interrupt, TxView, WorkerCodes};
 use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
@@ -374,13 +375,14 @@ fn writes_of<R: StateReader>(
                 let unchanged = !*storage_cleared && seen == Some((info.balance, info.nonce, info.code_hash));
                 if !unchanged {
                     if seen.is_none_or(|(_, _, code_hash)| code_hash != info.code_hash) {
+                        // New code: filed by hash for later readers. Code the account had
+                        // when read is already where they look.
+                        if let Some(code) = &info.code {
+                            memory.add_code(info.code_hash, code.clone());
+                        }
                         writes.push((Location::CodeHash(address), Write::CodeHash(info.code_hash)));
                     }
-                    let mut info = info.clone();
-                    if let Some(code) = info.code.take() {
-                        memory.add_code(info.code_hash, code);
-                    }
-                    writes.push((Location::Account(address), Write::Account(Some(Arc::new(info)))));
+                    writes.push((Location::Account(address), Write::Account(Some(AccountFields::of(info)))));
                 }
                 if *storage_cleared {
                     writes.push((Location::StorageReset(address), Write::StorageReset));

@@ -27,7 +27,7 @@ use metisvm_vm::{
     AccountChange, AccountInfo, Address, Bytes, StateDiff, StateError, StateReader, B256, KECCAK_EMPTY, U256,
 };
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// A transaction's position in the block.
 pub(crate) type TxIdx = usize;
@@ -59,12 +59,33 @@ impl Location {
     }
 }
 
+/// An account's balance, nonce and code hash as a transaction left them (its code goes by
+/// hash, see [`MvMemory::add_code`]). Held inline in writes: a shared pointer would cost an
+/// allocation per write and, at commit, a reference count change on a line the executing
+/// core may still hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AccountFields {
+    balance: U256,
+    nonce: u64,
+    code_hash: B256,
+}
+
+impl AccountFields {
+    pub(crate) fn of(info: &AccountInfo) -> AccountFields {
+        AccountFields { balance: info.balance, nonce: info.nonce, code_hash: info.code_hash }
+    }
+
+    /// The account without its code.
+    fn info(self) -> AccountInfo {
+        AccountInfo { balance: self.balance, nonce: self.nonce, code_hash: self.code_hash, code: None }
+    }
+}
+
 /// A value a transaction wrote.
 #[derive(Debug, Clone)]
 pub(crate) enum Write {
-    /// The account's fields after the transaction (without code: that goes by hash);
-    /// `None`: deleted. Shared, so the record and the map hold one copy.
-    Account(Option<Arc<AccountInfo>>),
+    /// The account's fields after the transaction; `None`: deleted.
+    Account(Option<AccountFields>),
     /// A balance increase of an account (created with this balance if missing).
     Credit(U256),
     CodeHash(B256),
@@ -232,7 +253,7 @@ fn fold_account(entries: &[(TxIdx, Entry)]) -> Result<(AccountWrites, Option<TxI
             Cell::Estimate => return Err(Blocked(*k)),
             Cell::Written(Write::Credit(c)) => writes.add_credit(*c),
             Cell::Written(Write::Account(info)) => {
-                writes.full = Some(info.as_deref().cloned());
+                writes.full = Some(info.map(AccountFields::info));
                 return Ok((writes, Some(*k)));
             }
             Cell::Written(_) => unreachable!("only account writes are filed under Location::Account"),
@@ -254,7 +275,7 @@ impl AccountWrites {
     fn apply<R: StateReader>(self, base: &R, address: Address) -> Result<Option<AccountInfo>, StateError> {
         let mut info = match self.full {
             Some(info) => info,
-            None => base.account(address)?,
+            None => base.account_fields(address)?,
         };
         if let Some(c) = self.credit {
             let account = info.get_or_insert_with(AccountInfo::default);
@@ -507,7 +528,7 @@ impl MvMemory {
     ) -> Result<(Option<AccountInfo>, Origin<AccountKey>), ReadError> {
         let writes = self.account_writes(address, idx)?;
         if writes.is_empty() {
-            return Ok((base.account(address)?, Origin::Base));
+            return Ok((base.account_fields(address)?, Origin::Base));
         }
         let info = writes.apply(base, address)?;
         let key = account_key(&info);
@@ -525,7 +546,7 @@ impl MvMemory {
             Some((_, Write::CodeHash(hash))) => Ok((hash, Origin::Value(hash))),
             Some(_) => unreachable!("only code hashes are filed under Location::CodeHash"),
             None => {
-                let hash = base.account(address)?.map_or(KECCAK_EMPTY, |a| a.code_hash);
+                let hash = base.account_fields(address)?.map_or(KECCAK_EMPTY, |a| a.code_hash);
                 Ok((hash, Origin::Base))
             }
         }
@@ -625,7 +646,7 @@ impl MvMemory {
                 let before = match &write {
                     // A full value replaces the account: no need for what it was.
                     Write::Account(_) => fresh(),
-                    _ => match base.account(address)? {
+                    _ => match base.account_fields(address)? {
                         Some(info) => AccountChange::Updated {
                             info,
                             storage_cleared: false,
@@ -642,8 +663,7 @@ impl MvMemory {
         match write {
             Write::Account(None) => *change = AccountChange::Deleted,
             Write::Account(Some(new)) => {
-                // The table still holds the value for later readers: copy it.
-                let mut new = AccountInfo::clone(&new);
+                let mut new = new.info();
                 match change {
                     AccountChange::Updated { info, .. } => {
                         if info.code_hash == new.code_hash {

@@ -6,7 +6,7 @@
 //! the kernel must first zero, where a thread that ran the previous block reuses its own.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, TryLockError};
+use std::sync::{Arc, Mutex, TryLockError};
 
 /// Threads kept for running blocks, owned by whoever executes blocks (a node's block
 /// pipeline, a benchmark). Hand it to [`Config::with_pool`](crate::Config::with_pool).
@@ -18,6 +18,8 @@ pub struct WorkerPool {
     /// Held while a block runs. Workers wait for each other, so two blocks must never share
     /// the threads: each could hold one thread while waiting for the other's.
     busy: Mutex<()>,
+    /// Values handed to [`WorkerPool::drop_later`] and not yet freed.
+    pending_drops: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for WorkerPool {
@@ -45,7 +47,13 @@ impl WorkerPool {
             .thread_name(|i| format!("mpef-worker-{i}"))
             .build()
             .map_err(|e| PoolError { threads, reason: e.to_string() })?;
-        Ok(WorkerPool { pool, threads, runs: AtomicUsize::new(0), busy: Mutex::new(()) })
+        Ok(WorkerPool {
+            pool,
+            threads,
+            runs: AtomicUsize::new(0),
+            busy: Mutex::new(()),
+            pending_drops: Arc::new(AtomicUsize::new(0)),
+        })
     }
 
     /// Number of threads.
@@ -62,7 +70,22 @@ impl WorkerPool {
     /// not wait for the frees (the block's multi-version memory holds many allocations).
     /// Cheaper than starting a thread for it: a queued job and a wake-up.
     pub(crate) fn drop_later<T: Send + 'static>(&self, value: T) {
-        self.pool.spawn(move || drop(value));
+        self.pending_drops.fetch_add(1, Ordering::SeqCst);
+        let pending = self.pending_drops.clone();
+        self.pool.spawn(move || {
+            drop(value);
+            pending.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    /// Waits until everything handed to the pool to free in the background is freed. A
+    /// benchmark calls this between timed runs, so that no run is slowed by the clean-up
+    /// of the one before it (on a machine with as many workers as cores, that clean-up
+    /// competes with whatever runs next).
+    pub fn wait_for_background_work(&self) {
+        while self.pending_drops.load(Ordering::SeqCst) > 0 {
+            std::thread::yield_now();
+        }
     }
 
     /// Runs `work(i)` for every `i` in `0..workers` at once, one per thread, and returns
@@ -85,5 +108,33 @@ impl WorkerPool {
         self.runs.fetch_add(1, Ordering::Relaxed);
         let results = self.pool.broadcast(|ctx| (ctx.index() < workers).then(|| work(ctx.index())));
         Some(results.into_iter().take(workers).flatten().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// Sets its flag when dropped, after a pause long enough to lose a race.
+    struct SlowDrop(Arc<AtomicBool>);
+
+    impl Drop for SlowDrop {
+        fn drop(&mut self) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn waiting_for_background_work_waits_for_every_drop() {
+        let pool = WorkerPool::new(2).unwrap();
+        let flags: Vec<Arc<AtomicBool>> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        for flag in &flags {
+            pool.drop_later(SlowDrop(flag.clone()));
+        }
+        pool.wait_for_background_work();
+        assert!(flags.iter().all(|f| f.load(Ordering::SeqCst)), "a drop was still pending");
+        assert_eq!(pool.pending_drops.load(Ordering::SeqCst), 0);
     }
 }

@@ -145,6 +145,10 @@ impl StateReader for MemoryState {
     fn has_storage(&self, address: Address) -> Result<bool, StateError> {
         Ok(self.accounts.get(&address).is_some_and(|account| !account.storage.is_empty()))
     }
+
+    fn account_fields(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        Ok(self.accounts.get(&address).map(|account| account.info.fields()))
+    }
 }
 
 impl StateWriter for MemoryState {

@@ -85,6 +85,14 @@ impl<R: StateReader> StateReader for Overlay<'_, R> {
             None => self.base.has_storage(address),
         }
     }
+
+    fn account_fields(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        match self.diff.get(&address) {
+            Some(AccountChange::Deleted) => Ok(None),
+            Some(AccountChange::Updated { info, .. }) => Ok(Some(info.fields())),
+            None => self.base.account_fields(address),
+        }
+    }
 }
 
 impl<R: StateReader> StateWriter for Overlay<'_, R> {

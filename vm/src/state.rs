@@ -23,6 +23,13 @@ pub struct AccountInfo {
     pub code: Option<Bytes>,
 }
 
+impl AccountInfo {
+    /// A copy of balance, nonce and code hash, with `code` left `None`.
+    pub fn fields(&self) -> AccountInfo {
+        AccountInfo { balance: self.balance, nonce: self.nonce, code_hash: self.code_hash, code: None }
+    }
+}
+
 impl Default for AccountInfo {
     fn default() -> Self {
         AccountInfo { balance: U256::ZERO, nonce: 0, code_hash: KECCAK_EMPTY, code: Some(Bytes::new()) }
@@ -54,6 +61,17 @@ pub trait StateReader {
     fn block_hash(&self, number: u64) -> Result<B256, StateError>;
     /// Whether `address` has any non-zero storage slot (the EIP-7610 collision rule).
     fn has_storage(&self, address: Address) -> Result<bool, StateError>;
+    /// The account at `address` with `code` left `None`, for readers that need only its
+    /// balance, nonce and code hash. Stores holding the code in the account override this to
+    /// skip the copy: copying shared code bumps one reference count, a cache line that every
+    /// core reading the contract would otherwise pass around.
+    fn account_fields(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        let mut info = self.account(address)?;
+        if let Some(info) = &mut info {
+            info.code = None;
+        }
+        Ok(info)
+    }
 }
 
 impl<T: StateReader + ?Sized> StateReader for &T {
@@ -71,6 +89,9 @@ impl<T: StateReader + ?Sized> StateReader for &T {
     }
     fn has_storage(&self, address: Address) -> Result<bool, StateError> {
         (**self).has_storage(address)
+    }
+    fn account_fields(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        (**self).account_fields(address)
     }
 }
 
