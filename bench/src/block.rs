@@ -39,6 +39,8 @@ pub struct BlockBenchOptions {
     pub pool: bool,
     /// Time [`metisvm_mpef::Mode::Adaptive`] rather than always running in parallel.
     pub adaptive: bool,
+    /// How parallel blocks are run.
+    pub strategy: metisvm_mpef::Strategy,
 }
 
 /// The timings of one block.
@@ -94,6 +96,7 @@ fn time_block<R: StateReader + Sync>(
         .iter()
         .map(|&threads| {
             let config = if options.adaptive { Config::adaptive(threads) } else { Config::parallel(threads) };
+            let config = config.with_strategy(options.strategy);
             match options.pool {
                 true => Ok(config.with_pool(Arc::new(WorkerPool::new(threads)?))),
                 false => Ok(config),

@@ -96,6 +96,7 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
         mainnet: mainnet.clone(),
         pool: !args.no_pool,
         adaptive: args.adaptive,
+        strategy: args.strategy,
     };
     let quiet = args.json;
     let progress = |msg: &str| {
@@ -114,6 +115,8 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
     let means: Vec<(usize, f64)> = options.threads.iter().map(|t| (*t, mean_speedup(&blocks, *t))).collect();
     if args.json {
         let value = serde_json::json!({
+            "strategy": options.strategy.to_string(),
+            "adaptive": options.adaptive,
             "conflict_rate": options.conflict_rate,
             "synthetic": synthetic.iter().map(row_json).collect::<Vec<_>>(),
             "mainnet": blocks.iter().map(row_json).collect::<Vec<_>>(),
@@ -123,8 +126,8 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let title = format!(
-        "MPEF vs sequential, synthetic blocks of {} txs, conflict rate {} (median of {} rounds; ab = aborts, seq = run sequentially by --adaptive)",
-        options.txs, options.conflict_rate, options.rounds
+        "MPEF ({}) vs sequential, synthetic blocks of {} txs, conflict rate {} (median of {} rounds; ab = aborts, or with runs re-executions on the commit front; seq = run sequentially by --adaptive)",
+        options.strategy, options.txs, options.conflict_rate, options.rounds
     );
     print_rows(&title, &synthetic, &options.threads);
     if !blocks.is_empty() {

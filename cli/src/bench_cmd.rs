@@ -95,6 +95,10 @@ pub(crate) struct Args {
     /// little gas, or mostly one sender's chain), rather than always in parallel.
     #[arg(long)]
     pub(crate) adaptive: bool,
+    /// `bench block` only: how MPEF runs parallel blocks, `block-stm` or `runs` (optimistic
+    /// runs; see docs/mpef.md).
+    #[arg(long, value_name = "NAME", default_value_t = metisvm_mpef::Strategy::BlockStm)]
+    pub(crate) strategy: metisvm_mpef::Strategy,
     /// `bench block` only: also time the mainnet blocks under this folder (default: the
     /// fixtures' `mainnet-blocks`).
     #[arg(long, value_name = "DIR", num_args = 0..=1)]

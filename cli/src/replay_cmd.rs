@@ -43,6 +43,10 @@ pub(crate) struct Args {
     /// gas, or mostly one sender's chain). Without it every block runs in parallel.
     #[arg(long, requires = "threads")]
     adaptive: bool,
+    /// With `--threads`: how MPEF runs a parallel block, `block-stm` or `runs` (optimistic
+    /// runs; see docs/mpef.md).
+    #[arg(long, value_name = "NAME", default_value_t = metisvm_mpef::Strategy::BlockStm, requires = "threads")]
+    strategy: metisvm_mpef::Strategy,
     #[command(flatten)]
     jit: crate::jit_args::JitArgs,
 }
@@ -152,7 +156,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         _ => None,
     };
     let options =
-        ReplayOptions { native: crate::jit_args::backend(&jit), db: args.db.clone(), mpef, mpef_pool };
+        ReplayOptions {
+        native: crate::jit_args::backend(&jit),
+        db: args.db.clone(),
+        mpef,
+        mpef_strategy: args.strategy,
+        mpef_pool,
+    };
     let reports = run_blocks_with(&dirs, &skips, &options, |r| {
         bar.set_message(r.number.to_string());
         bar.inc(1);

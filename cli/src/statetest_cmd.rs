@@ -39,6 +39,10 @@ pub(crate) struct Args {
     /// this many worker threads (cases must pass exactly as in the sequential run).
     #[arg(long, value_name = "N", conflicts_with = "trace")]
     threads: Option<usize>,
+    /// With `--threads`: how MPEF runs the block, `block-stm` or `runs` (optimistic runs;
+    /// see docs/mpef.md).
+    #[arg(long, value_name = "NAME", default_value_t = metisvm_mpef::Strategy::BlockStm, requires = "threads")]
+    strategy: metisvm_mpef::Strategy,
     /// Print every failing case (by default, the first 50).
     #[arg(long)]
     all_failures: bool,
@@ -87,6 +91,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         trace: args.trace,
         native: crate::jit_args::backend(&jit),
         mpef: args.threads.map(|n| metisvm_mpef::Mode::Parallel(n.max(1))),
+        mpef_strategy: args.strategy,
     };
     let started = Instant::now();
     let bar = if std::io::stderr().is_terminal() && !args.json && !args.trace {

@@ -28,6 +28,7 @@ mod executor;
 mod locations;
 pub mod mvmemory;
 mod pool;
+mod runs;
 pub mod scheduler;
 pub mod synthetic;
 mod view;
@@ -105,11 +106,50 @@ fn cannot_gain_with(
     None
 }
 
+/// How the workers of a parallel block share its transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Block-STM: transactions are scheduled one at a time over multi-version memory;
+    /// conflicting ones are re-executed in parallel (`executor.rs`, `scheduler.rs`).
+    #[default]
+    BlockStm,
+    /// Optimistic runs: each worker executes runs of consecutive transactions over the
+    /// pre-block state, and an in-order commit front checks every read and re-executes the
+    /// transactions that read a stale value (`runs.rs`). Far less bookkeeping per
+    /// transaction, so it wins on few cores and blocks with few conflicts; conflicts are
+    /// resolved serially, so Block-STM scales further and handles hot contracts better.
+    Runs,
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Strategy::BlockStm => "block-stm",
+            Strategy::Runs => "runs",
+        })
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+
+    /// `block-stm` or `runs`, as [`Strategy`]'s `Display` writes them.
+    fn from_str(name: &str) -> Result<Strategy, String> {
+        match name {
+            "block-stm" => Ok(Strategy::BlockStm),
+            "runs" => Ok(Strategy::Runs),
+            other => Err(format!("unknown strategy `{other}` (expected `block-stm` or `runs`)")),
+        }
+    }
+}
+
 /// Execution settings.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Sequential or parallel.
     pub mode: Mode,
+    /// How a parallel block is run.
+    pub strategy: Strategy,
     /// Compiled code to run where it has some (the JIT); shared by every worker.
     pub native: Option<Arc<dyn NativeBackend>>,
     /// Threads to run parallel blocks on; without one (or with too few threads), each
@@ -120,18 +160,24 @@ pub struct Config {
 impl Config {
     /// Sequential execution, interpreter only.
     pub fn sequential() -> Config {
-        Config { mode: Mode::Sequential, native: None, pool: None }
+        Config { mode: Mode::Sequential, strategy: Strategy::BlockStm, native: None, pool: None }
     }
 
     /// Parallel execution on `threads` workers, interpreter only.
     pub fn parallel(threads: usize) -> Config {
-        Config { mode: Mode::Parallel(threads.max(1)), native: None, pool: None }
+        Config { mode: Mode::Parallel(threads.max(1)), strategy: Strategy::BlockStm, native: None, pool: None }
     }
 
     /// Parallel execution on `threads` workers for blocks that can gain from it, sequential
     /// for the others ([`Mode::Adaptive`]), interpreter only.
     pub fn adaptive(threads: usize) -> Config {
-        Config { mode: Mode::Adaptive(threads.max(1)), native: None, pool: None }
+        Config { mode: Mode::Adaptive(threads.max(1)), strategy: Strategy::BlockStm, native: None, pool: None }
+    }
+
+    /// These settings, running parallel blocks with `strategy`.
+    pub fn with_strategy(mut self, strategy: Strategy) -> Config {
+        self.strategy = strategy;
+        self
     }
 
     /// These settings, running parallel blocks on `pool`'s threads.
@@ -317,19 +363,14 @@ pub fn execute_block<R: StateReader + Sync>(
         }
     }
     let mut stats = Stats { threads: threads.max(1), ..Stats::default() };
+    if config.strategy == Strategy::Runs {
+        let (results, changes) = runs::run(base, block, config, &mut stats)?;
+        let (txs, rejected) = split_rejected(results);
+        return Ok(BlockOutput { txs, rejected, changes, stats });
+    }
     match executor::run(base, block, &predecessors, config, &mut stats)? {
         executor::RunEnd::Finished(results, changes, memory) => {
-            let mut txs = Vec::with_capacity(results.len());
-            let mut rejected = None;
-            for (index, result) in results.into_iter().enumerate() {
-                match result {
-                    Ok(r) => txs.push(r),
-                    Err(error) => {
-                        rejected = Some(Rejected { index, error });
-                        break;
-                    }
-                }
-            }
+            let (txs, rejected) = split_rejected(results);
             match &config.pool {
                 Some(pool) => pool.drop_later(memory),
                 None => drop_in_background(memory),
@@ -344,6 +385,19 @@ pub fn execute_block<R: StateReader + Sync>(
             Ok(output)
         }
     }
+}
+
+/// Results in block order, up to and including the first rejected transaction, as the
+/// included transactions' results and the rejection.
+fn split_rejected(results: Vec<executor::TxRun>) -> (Vec<TxResult>, Option<Rejected>) {
+    let mut txs = Vec::with_capacity(results.len());
+    for (index, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(r) => txs.push(r),
+            Err(error) => return (txs, Some(Rejected { index, error })),
+        }
+    }
+    (txs, None)
 }
 
 /// A value alone on its cache line. Per-transaction records sit in vectors indexed by

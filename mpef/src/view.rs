@@ -37,7 +37,7 @@ pub(crate) struct TxView<'a, R> {
 /// shared buffer would make all workers bump the same reference count, a cache line that
 /// then bounces between cores on every call.
 #[derive(Default)]
-pub(crate) struct WorkerCodes(RefCell<hashbrown::HashMap<B256, Bytes>>);
+pub(crate) struct WorkerCodes(pub(crate) RefCell<hashbrown::HashMap<B256, Bytes>>);
 
 /// The message of the error that stops the interpreter when a view is interrupted.
 const INTERRUPTED: &str = "parallel execution interrupted";

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{assert_parallel_equals_sequential, contracts_dir, post_state};
+use common::{assert_parallel_equals_sequential, contracts_dir, post_state, STRATEGIES};
 use metisvm_mpef::synthetic::uniswap::{self, Swap};
 use metisvm_mpef::synthetic::{self, erc20_balance_slot, generate, Contracts, Params, Rng, Workload};
-use metisvm_mpef::{execute_block, BlockInput, Config, MpefError, WorkerPool};
+use metisvm_mpef::{execute_block, BlockInput, Config, MpefError, Strategy, WorkerPool};
 use metisvm_state::MemoryState;
 use metisvm_vm::{
     create_address, keccak256, AccessListItem, AccountChange, AccountInfo, Address, BlockEnv, Bytes, CfgEnv,
@@ -343,9 +343,14 @@ fn a_contract_created_where_the_block_already_wrote_falls_back_to_sequential() {
     ];
     let (env, cfg) = (BlockEnv::default(), CfgEnv::new(Fork::Cancun));
     assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &THREADS, "fund then deploy");
-    let out =
-        execute_block(&pre, &BlockInput { env: &env, cfg: &cfg, txs: &txs }, &Config::parallel(2)).unwrap();
+    let input = BlockInput { env: &env, cfg: &cfg, txs: &txs };
+    let out = execute_block(&pre, &input, &Config::parallel(2)).unwrap();
     assert!(out.stats.fallback.is_some(), "the run reports its fallback: {:?}", out.stats);
+    assert_eq!(out.txs[1].created_address, Some(target));
+    // Optimistic runs need no fallback: the commit front answers the storage check from
+    // the committed state, exactly as the sequential path does.
+    let out = execute_block(&pre, &input, &Config::parallel(2).with_strategy(Strategy::Runs)).unwrap();
+    assert_eq!(out.stats.fallback, None);
     assert_eq!(out.txs[1].created_address, Some(target));
 }
 
@@ -386,13 +391,13 @@ fn a_store_error_is_returned_not_panicked() {
     let broken = block.txs[37].to.unwrap();
     let store = FailingStore { inner: block.pre.clone(), broken, panics: false };
     let input = BlockInput { env: &block.env, cfg: &block.cfg, txs: &block.txs };
-    for threads in THREADS {
-        match execute_block(&store, &input, &Config::parallel(threads)) {
+    for (threads, strategy) in THREADS.into_iter().flat_map(|n| STRATEGIES.map(|s| (n, s))) {
+        match execute_block(&store, &input, &Config::parallel(threads).with_strategy(strategy)) {
             Err(MpefError::State { tx, error }) => {
                 assert_eq!(tx, 37);
                 assert_eq!(error.0, "disk on fire");
             }
-            other => panic!("{threads} threads: expected the store's error, got {other:?}"),
+            other => panic!("{strategy}, {threads} threads: expected the store's error, got {other:?}"),
         }
     }
     assert!(matches!(
@@ -412,16 +417,19 @@ fn a_panicking_worker_stops_the_run_with_an_error() {
     for threads in THREADS {
         // The other workers must not wait for the panicked worker's transaction forever,
         // on threads of its own or on a pool (which stays usable afterwards).
-        for config in [Config::parallel(threads), Config::parallel(threads).with_pool(pool.clone())] {
-            match execute_block(&store, &input, &config) {
-                Err(MpefError::WorkerPanicked(message)) => {
-                    assert!(message.contains("the store panicked"), "{threads} threads: {message}")
+        for strategy in STRATEGIES {
+            let plain = Config::parallel(threads).with_strategy(strategy);
+            for config in [plain.clone(), plain.with_pool(pool.clone())] {
+                match execute_block(&store, &input, &config) {
+                    Err(MpefError::WorkerPanicked(message)) => {
+                        assert!(message.contains("the store panicked"), "{strategy}, {threads} threads: {message}")
+                    }
+                    other => panic!("{strategy}, {threads} threads: expected a worker panic, got {other:?}"),
                 }
-                other => panic!("{threads} threads: expected a worker panic, got {other:?}"),
             }
         }
     }
-    assert_eq!(pool.runs(), 3, "1, 2 and 4 workers ran on the pool");
+    assert_eq!(pool.runs(), 6, "1, 2 and 4 workers ran on the pool, under each strategy");
     let healthy = execute_block(&block.pre, &input, &Config::parallel(4).with_pool(pool.clone())).unwrap();
     assert_eq!(healthy.txs, execute_block(&block.pre, &input, &Config::sequential()).unwrap().txs);
 }
@@ -441,19 +449,19 @@ fn blocks_on_a_worker_pool_match_sequential_and_a_busy_pool_is_not_shared() {
         execute_block(&block.pre, &input, config).unwrap()
     };
     // One pool for several blocks in a row, as a node keeps its workers.
-    for round in 0..2 {
+    for (round, strategy) in [Strategy::BlockStm, Strategy::Runs, Strategy::BlockStm, Strategy::Runs].into_iter().enumerate() {
         for (i, block) in blocks.iter().enumerate() {
             let expected = run(block, &Config::sequential());
-            let pooled = run(block, &Config::parallel(2).with_pool(pool.clone()));
-            assert_eq!(pooled.txs, expected.txs, "block {i}, round {round}: results");
+            let pooled = run(block, &Config::parallel(2).with_strategy(strategy).with_pool(pool.clone()));
+            assert_eq!(pooled.txs, expected.txs, "block {i}, round {round} ({strategy}): results");
             assert_eq!(
                 post_state(&block.pre, &pooled).state_root(),
                 post_state(&block.pre, &expected).state_root(),
-                "block {i}, round {round}: post-state root"
+                "block {i}, round {round} ({strategy}): post-state root"
             );
         }
     }
-    assert_eq!(pool.runs(), 2 * blocks.len());
+    assert_eq!(pool.runs(), 4 * blocks.len());
     // Blocks submitted from several threads at once: one gets the pool, the others start
     // their own workers; none waits on another's (which could deadlock), and all are right.
     let before = pool.runs();

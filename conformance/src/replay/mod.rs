@@ -161,6 +161,8 @@ pub struct ReplayOptions {
     /// Also run each block through MPEF in this mode and require the same receipts, logs and
     /// state root. Blocks then run one at a time, so parallel timings are the block's own.
     pub mpef: Option<metisvm_mpef::Mode>,
+    /// How MPEF runs parallel blocks.
+    pub mpef_strategy: metisvm_mpef::Strategy,
     /// Threads kept for MPEF's parallel runs across blocks, as a node keeps them (without
     /// one, each block starts and ends its own workers).
     pub mpef_pool: Option<std::sync::Arc<metisvm_mpef::WorkerPool>>,
@@ -349,7 +351,7 @@ pub fn run_block(
     db: Option<&Path>,
 ) -> Result<BlockReport, InputError> {
     let options =
-        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_pool: None };
+        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_strategy: Default::default(), mpef_pool: None };
     run_block_with(dir, skips, &options)
 }
 
@@ -392,7 +394,7 @@ pub fn run_block_with(
     report.exec_seconds = started.elapsed().as_secs_f64();
     let mut problems = check(&block, &exec);
     if let (Some(mode), Some(pre)) = (options.mpef, &pre) {
-        let mut config = metisvm_mpef::Config { mode, native: None, pool: options.mpef_pool.clone() };
+        let mut config = metisvm_mpef::Config { mode, strategy: options.mpef_strategy, native: None, pool: options.mpef_pool.clone() };
         if let Some(backend) = native {
             config = config.with_native(backend.clone());
         }
@@ -492,7 +494,7 @@ pub fn run_blocks_in(
     on_done: impl Fn(&BlockReport) + Sync,
 ) -> Result<Vec<BlockReport>, InputError> {
     let options =
-        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_pool: None };
+        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_strategy: Default::default(), mpef_pool: None };
     run_blocks_with(dirs, skips, &options, on_done)
 }
 

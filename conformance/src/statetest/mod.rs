@@ -80,6 +80,8 @@ pub struct RunOptions {
     /// Run each case as a one-transaction block through MPEF in this mode (the parallel
     /// executor's path), instead of calling the interpreter directly.
     pub mpef: Option<metisvm_mpef::Mode>,
+    /// How MPEF runs parallel blocks.
+    pub mpef_strategy: metisvm_mpef::Strategy,
 }
 
 fn file_failure(path: &Path, message: String) -> FileReport {
@@ -151,7 +153,9 @@ pub fn run_file(path: &Path, options: &RunOptions, skips: &SkipList) -> FileRepo
         }
         for case in &parsed.cases {
             let outcome = match options.mpef {
-                Some(mode) if !options.trace => run_case_mpef(&parsed, case, mode, options.native.as_ref()),
+                Some(mode) if !options.trace => {
+                    run_case_mpef(&parsed, case, mode, options.mpef_strategy, options.native.as_ref())
+                }
                 _ => run_case(&mut evm, &parsed, case, options.trace),
             };
             cases.push(CaseResult {
@@ -200,6 +204,7 @@ pub fn run_case_mpef(
     test: &StateTest,
     case: &Case,
     mode: metisvm_mpef::Mode,
+    strategy: metisvm_mpef::Strategy,
     native: Option<&std::sync::Arc<dyn metisvm_vm::interpreter::native::NativeBackend>>,
 ) -> Outcome {
     let mut state: MemoryState = test.pre.clone();
@@ -209,7 +214,7 @@ pub fn run_case_mpef(
         (Err(_), Some(_)) => return check_roots(&state, &[], case),
         (Err(e), None) => return Outcome::Failed(e.to_string()),
     };
-    let mut config = metisvm_mpef::Config { mode, native: None, pool: None };
+    let mut config = metisvm_mpef::Config { mode, strategy, native: None, pool: None };
     if let Some(backend) = native {
         config = config.with_native(backend.clone());
     }

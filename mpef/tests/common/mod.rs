@@ -2,7 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use metisvm_mpef::{execute_block, BlockInput, BlockOutput, Config};
+use metisvm_mpef::{execute_block, BlockInput, BlockOutput, Config, Strategy};
 use metisvm_state::MemoryState;
 use metisvm_vm::{BlockEnv, CfgEnv, StateWriter, TxEnv};
 use std::path::PathBuf;
@@ -40,8 +40,11 @@ pub fn differing_accounts(a: &MemoryState, b: &MemoryState) -> Vec<String> {
     out
 }
 
-/// Runs the block sequentially and with each of `threads`, asserting identical results,
-/// rejection and post-state. Returns the sequential output.
+/// Both parallel strategies.
+pub const STRATEGIES: [Strategy; 2] = [Strategy::BlockStm, Strategy::Runs];
+
+/// Runs the block sequentially and with each of `threads` under each strategy, asserting
+/// identical results, rejection, receipts and post-state. Returns the sequential output.
 pub fn assert_parallel_equals_sequential(
     pre: &MemoryState,
     env: &BlockEnv,
@@ -53,8 +56,9 @@ pub fn assert_parallel_equals_sequential(
     let block = BlockInput { env, cfg, txs };
     let sequential = execute_block(pre, &block, &Config::sequential()).expect("sequential run");
     let expected = post_state(pre, &sequential);
-    for &n in threads {
-        let parallel = execute_block(pre, &block, &Config::parallel(n))
+    for (&n, strategy) in threads.iter().flat_map(|n| STRATEGIES.iter().map(move |s| (n, *s))) {
+        let label = format!("{label} ({strategy})");
+        let parallel = execute_block(pre, &block, &Config::parallel(n).with_strategy(strategy))
             .unwrap_or_else(|e| panic!("{label}, {n} threads: {e}"));
         assert_eq!(parallel.rejected, sequential.rejected, "{label}, {n} threads: rejection");
         assert_eq!(parallel.txs.len(), sequential.txs.len(), "{label}, {n} threads: included transactions");

@@ -1,0 +1,516 @@
+//! Optimistic runs: a cheaper parallel strategy for blocks whose transactions rarely touch
+//! each other's state.
+//!
+//! The block is cut into runs of consecutive transactions. A worker claims a run and
+//! executes its transactions one after another, as the sequential path does, over the
+//! pre-block state plus the run's own earlier writes, and records every value each
+//! transaction read. A commit front then takes the runs in block order and, for each
+//! transaction, checks its reads against the block's committed state (the pre-block state
+//! plus every earlier transaction's changes, exactly what sequential execution would show
+//! it). A transaction that read only values still current did exactly what it would have
+//! done in order: its changes are committed as they are. One that read a stale value is
+//! executed again, there and then, against the committed state, which gives the sequential
+//! result by construction.
+//!
+//! Execution is a deterministic function of the values read, so equal reads give equal
+//! results; that is the whole correctness argument, and it needs no multi-version memory,
+//! no per-location versions and no dependency tracking. The price is that a conflict is
+//! resolved serially on the commit front, so this strategy suits blocks with few conflicts
+//! and few cores; Block-STM (`executor.rs`) re-executes conflicting transactions in
+//! parallel and scales further.
+//!
+//! Two shortcuts keep the commit front cheap:
+//!
+//! - A read that came from the pre-block state is current when no committed transaction
+//!   changed that account: one lookup in the committed changes, no store access.
+//! - A read of the run's own earlier writes is current when every earlier transaction of
+//!   the run was committed as executed (none was executed again): the committed state then
+//!   holds exactly those writes.
+//!
+//! The coinbase's priority fees are deferred as in Block-STM (`Evm::defer_coinbase_fee`),
+//! summed on the commit front, and credited before any transaction that reads the coinbase
+//! is checked or executed again, and at the end of the block. Reads of the coinbase are
+//! therefore always compared by value.
+
+use crate::executor::TxRun;
+use crate::mvmemory::lock;
+use crate::view::WorkerCodes;
+use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
+use metisvm_state::Overlay;
+use metisvm_vm::{
+    AccountChange, AccountInfo, Address, Bytes, Evm, SharedCodeCache, StateDiff, StateError, StateReader,
+    StateWriter, TxError, TxOutcome, B256, KECCAK_EMPTY, U256,
+};
+use std::cell::RefCell;
+use std::ops::Range;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+
+/// An account's balance, nonce and code hash, or `None` when it does not exist.
+type Fields = Option<(U256, u64, B256)>;
+
+fn fields_of(info: &Option<AccountInfo>) -> Fields {
+    info.as_ref().map(|i| (i.balance, i.nonce, i.code_hash))
+}
+
+/// One value a transaction read, and whether it came from its run's own earlier writes
+/// (`local`) or from the pre-block state.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    Account { address: Address, seen: Fields, local: bool },
+    Storage { address: Address, slot: U256, value: U256, local: bool },
+    HasStorage { address: Address, value: bool },
+}
+
+impl Read {
+    fn address(&self) -> Address {
+        match *self {
+            Read::Account { address, .. } | Read::Storage { address, .. } | Read::HasStorage { address, .. } => {
+                address
+            }
+        }
+    }
+}
+
+/// One transaction as its run executed it.
+struct Speculated {
+    /// `Err(TxError::State(_))` means it must be executed again on the commit front.
+    result: Result<TxOutcome, TxError>,
+    /// Its reads, in the run's `reads`.
+    reads: Range<usize>,
+}
+
+/// What a worker hands the commit front for one run.
+struct RunOutput {
+    txs: Vec<Speculated>,
+    reads: Vec<Read>,
+}
+
+/// The state a run's transaction reads: the run's merged earlier writes over the
+/// pre-block state; it records every read.
+struct RunReader<'a, R> {
+    base: &'a R,
+    local: &'a StateDiff,
+    reads: &'a RefCell<Vec<Read>>,
+    codes: &'a WorkerCodes,
+}
+
+impl<R: StateReader> StateReader for RunReader<'_, R> {
+    fn account(&self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        let (mut info, local) = match self.local.get(&address) {
+            Some(AccountChange::Deleted) => (None, true),
+            Some(AccountChange::Updated { info, .. }) => (Some(info.fields()), true),
+            None => (self.base.account_fields(address)?, false),
+        };
+        self.reads.borrow_mut().push(Read::Account { address, seen: fields_of(&info), local });
+        if let Some(info) = &mut info {
+            // The interpreter asks `code_by_hash` for the rest, answered from this worker's
+            // copy, so no two cores share a code buffer's reference count.
+            if info.code_hash == KECCAK_EMPTY {
+                info.code = Some(Bytes::new());
+            }
+        }
+        Ok(info)
+    }
+
+    fn code_by_hash(&self, code_hash: B256) -> Result<Bytes, StateError> {
+        if let Some(code) = self.codes.0.borrow().get(&code_hash) {
+            return Ok(code.clone());
+        }
+        let created = self.local.values().find_map(|change| match change {
+            AccountChange::Updated { info: AccountInfo { code_hash: h, code: Some(code), .. }, .. }
+                if *h == code_hash =>
+            {
+                Some(code.clone())
+            }
+            _ => None,
+        });
+        let shared = match created {
+            Some(code) => code,
+            None => self.base.code_by_hash(code_hash)?,
+        };
+        let own = Bytes::copy_from_slice(&shared);
+        self.codes.0.borrow_mut().insert(code_hash, own.clone());
+        Ok(own)
+    }
+
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
+        let (value, local) = match self.local.get(&address) {
+            Some(AccountChange::Deleted) => (U256::ZERO, true),
+            Some(AccountChange::Updated { storage, storage_cleared, .. }) => match storage.get(&slot) {
+                Some(value) => (*value, true),
+                None if *storage_cleared => (U256::ZERO, true),
+                None => (self.base.storage(address, slot)?, false),
+            },
+            None => (self.base.storage(address, slot)?, false),
+        };
+        self.reads.borrow_mut().push(Read::Storage { address, slot, value, local });
+        Ok(value)
+    }
+
+    fn block_hash(&self, number: u64) -> Result<B256, StateError> {
+        self.base.block_hash(number)
+    }
+
+    fn has_storage(&self, address: Address) -> Result<bool, StateError> {
+        let value = match self.local.get(&address) {
+            Some(AccountChange::Deleted) => false,
+            Some(AccountChange::Updated { storage, storage_cleared, .. }) => {
+                storage.values().any(|v| !v.is_zero()) || (!storage_cleared && self.base.has_storage(address)?)
+            }
+            None => self.base.has_storage(address)?,
+        };
+        self.reads.borrow_mut().push(Read::HasStorage { address, value });
+        Ok(value)
+    }
+}
+
+/// The commit front's state: everything committed so far.
+struct Front<'a, R> {
+    state: Overlay<'a, R>,
+    results: Vec<TxRun>,
+    /// Priority fees of committed transactions not yet credited to the coinbase.
+    pending_fee: Option<U256>,
+    /// The next run to commit.
+    next_run: usize,
+    /// A transaction the block rejects was committed: nothing after it is.
+    ended: bool,
+}
+
+impl<R: StateReader> Front<'_, R> {
+    /// Credits the pending fees to the coinbase, creating it if missing.
+    fn flush_fees(&mut self, coinbase: Address) -> Result<(), StateError> {
+        let Some(fee) = self.pending_fee.take() else { return Ok(()) };
+        let mut info = match self.state.account(coinbase)? {
+            Some(mut info) => {
+                info.balance = info.balance.saturating_add(fee);
+                info
+            }
+            None => AccountInfo { balance: fee, ..AccountInfo::default() },
+        };
+        if info.code.is_none() {
+            info.code = Some(match info.code_hash {
+                KECCAK_EMPTY => Bytes::new(),
+                hash => self.state.code_by_hash(hash)?,
+            });
+        }
+        let mut credit = StateDiff::default();
+        credit.insert(coinbase, AccountChange::Updated { info, storage_cleared: false, storage: Default::default() });
+        self.state.commit(&credit);
+        Ok(())
+    }
+
+    /// Whether every read still holds in the committed state; `trust_local`: every earlier
+    /// transaction of the run was committed as executed.
+    fn reads_hold(&mut self, reads: &[Read], trust_local: bool, coinbase: Address) -> Result<bool, StateError> {
+        for read in reads {
+            let address = read.address();
+            let by_value = if address == coinbase {
+                self.flush_fees(coinbase)?;
+                true
+            } else {
+                match *read {
+                    Read::Account { local, .. } | Read::Storage { local, .. } => {
+                        if local {
+                            !trust_local
+                        } else {
+                            self.state.diff().contains_key(&address)
+                        }
+                    }
+                    Read::HasStorage { .. } => true,
+                }
+            };
+            if !by_value {
+                continue;
+            }
+            let holds = match *read {
+                Read::Account { seen, .. } => fields_of(&self.state.account_fields(address)?) == seen,
+                Read::Storage { slot, value, .. } => self.state.storage(address, slot)? == value,
+                Read::HasStorage { value, .. } => self.state.has_storage(address)? == value,
+            };
+            if !holds {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+struct Shared<'a, R> {
+    base: &'a R,
+    block: &'a BlockInput<'a>,
+    config: &'a Config,
+    run_len: usize,
+    runs: usize,
+    next_run: Padded<AtomicUsize>,
+    outputs: Vec<Padded<Mutex<Option<RunOutput>>>>,
+    front: Mutex<Front<'a, R>>,
+    /// Runs committed (mirrors `Front::next_run`, readable without the lock).
+    committed_runs: Padded<AtomicUsize>,
+    done: Padded<AtomicBool>,
+    failure: Mutex<Option<MpefError>>,
+    code_analyses: Arc<SharedCodeCache>,
+}
+
+/// A worker's own counters.
+#[derive(Default)]
+struct Counts {
+    executions: usize,
+    validations: usize,
+    reexecutions: usize,
+}
+
+/// How many transactions a run holds for a block of `len` on `threads` workers: about
+/// eight runs per worker, between 1 and 32 transactions each.
+fn run_length(len: usize, threads: usize) -> usize {
+    (len / (threads * 8)).clamp(1, 32)
+}
+
+/// Runs the block with optimistic runs on `stats.threads` workers: the included
+/// transactions' results (up to and including the first rejected one) and the block's
+/// changes.
+pub(crate) fn run<R: StateReader + Sync>(
+    base: &R,
+    block: &BlockInput<'_>,
+    config: &Config,
+    stats: &mut Stats,
+) -> Result<(Vec<TxRun>, StateDiff), MpefError> {
+    let len = block.txs.len();
+    let threads = stats.threads.max(1);
+    let run_len = run_length(len, threads);
+    let runs = len.div_ceil(run_len);
+    let shared = Shared {
+        base,
+        block,
+        config,
+        run_len,
+        runs,
+        next_run: Padded(AtomicUsize::new(0)),
+        outputs: (0..runs).map(|_| Padded(Mutex::new(None))).collect(),
+        front: Mutex::new(Front {
+            state: Overlay::new(base),
+            results: Vec::with_capacity(len),
+            pending_fee: None,
+            next_run: 0,
+            ended: false,
+        }),
+        committed_runs: Padded(AtomicUsize::new(0)),
+        done: Padded(AtomicBool::new(len == 0)),
+        failure: Mutex::new(None),
+        code_analyses: Arc::new(SharedCodeCache::new()),
+    };
+    let ends = run_workers(&shared, threads)?;
+    for counts in ends {
+        stats.executions += counts.executions + counts.reexecutions;
+        stats.validations += counts.validations;
+        stats.aborts += counts.reexecutions;
+    }
+    if let Some(error) = shared.failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(error);
+    }
+    let mut front = shared.front.into_inner().unwrap_or_else(|e| e.into_inner());
+    if !front.ended && front.next_run < runs {
+        return Err(MpefError::Internal("the workers stopped before the last run was committed".into()));
+    }
+    front.flush_fees(block.env.coinbase).map_err(|error| MpefError::State { tx: len.saturating_sub(1), error })?;
+    Ok((front.results, front.state.into_diff()))
+}
+
+fn run_workers<R: StateReader + Sync>(shared: &Shared<'_, R>, threads: usize) -> Result<Vec<Counts>, MpefError> {
+    if let Some(pool) = &shared.config.pool {
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| pool.run_each(threads, |_| worker(shared))));
+        match ran {
+            Ok(Some(ends)) => return Ok(ends),
+            Ok(None) => {}
+            Err(payload) => return Err(MpefError::WorkerPanicked(crate::executor::panic_message(payload.as_ref()))),
+        }
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(move || worker(shared))).collect();
+        let mut ends = Vec::with_capacity(threads);
+        let mut panicked = None;
+        for handle in handles {
+            match handle.join() {
+                Ok(end) => ends.push(end),
+                Err(payload) => {
+                    shared.done.store(true, SeqCst);
+                    panicked = Some(crate::executor::panic_message(payload.as_ref()));
+                }
+            }
+        }
+        match panicked {
+            Some(message) => Err(MpefError::WorkerPanicked(message)),
+            None => Ok(ends),
+        }
+    })
+}
+
+fn fail<R>(shared: &Shared<'_, R>, error: MpefError) {
+    let mut slot = lock(&shared.failure);
+    if slot.is_none() {
+        *slot = Some(error);
+    }
+    shared.done.store(true, SeqCst);
+}
+
+fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) -> Counts {
+    let mut counts = Counts::default();
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| work(shared, &mut counts)));
+    if let Err(payload) = ran {
+        fail(shared, MpefError::WorkerPanicked(crate::executor::panic_message(payload.as_ref())));
+    }
+    counts
+}
+
+fn work<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
+    let mut evm = Evm::new();
+    evm.defer_coinbase_fee(true);
+    evm.share_code_analyses(shared.code_analyses.clone());
+    if let Some(native) = &shared.config.native {
+        evm.set_native_backend(native.clone());
+    }
+    let codes = WorkerCodes::default();
+    let mut idle = 0u32;
+    while !shared.done.load(SeqCst) {
+        let claimed = if shared.next_run.load(SeqCst) < shared.runs {
+            Some(shared.next_run.fetch_add(1, SeqCst)).filter(|r| *r < shared.runs)
+        } else {
+            None
+        };
+        if let Some(run) = claimed {
+            let output = speculate(shared, &mut evm, &codes, run, counts);
+            *lock(&shared.outputs[run]) = Some(output);
+            try_commit(shared, &mut evm, counts);
+            idle = 0;
+        } else if !try_commit(shared, &mut evm, counts) {
+            idle += 1;
+            if idle < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Executes run `run`'s transactions in order over the pre-block state and the run's
+/// own earlier writes.
+fn speculate<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    evm: &mut Evm,
+    codes: &WorkerCodes,
+    run: usize,
+    counts: &mut Counts,
+) -> RunOutput {
+    let block = shared.block;
+    let start = run * shared.run_len;
+    let end = (start + shared.run_len).min(block.txs.len());
+    let mut local = Overlay::new(shared.base);
+    let reads = RefCell::new(Vec::with_capacity((end - start) * 4));
+    let mut txs = Vec::with_capacity(end - start);
+    for tx in &block.txs[start..end] {
+        counts.executions += 1;
+        let from = reads.borrow().len();
+        let result = {
+            let reader = RunReader { base: shared.base, local: local.diff(), reads: &reads, codes };
+            evm.transact(&reader, block.env, block.cfg, tx)
+        };
+        if let Ok(outcome) = &result {
+            local.commit(&outcome.diff);
+        }
+        txs.push(Speculated { result, reads: from..reads.borrow().len() });
+    }
+    RunOutput { txs, reads: reads.into_inner() }
+}
+
+/// Commits the runs that are ready, in order, unless another worker is doing so; true
+/// when this call committed something. After releasing the front it looks again, so a run
+/// finished while it held the front is not left waiting.
+fn try_commit<R: StateReader + Sync>(shared: &Shared<'_, R>, evm: &mut Evm, counts: &mut Counts) -> bool {
+    let mut progressed = false;
+    loop {
+        let Ok(mut front) = shared.front.try_lock() else { return progressed };
+        let advanced = advance(shared, &mut front, evm, counts);
+        drop(front);
+        match advanced {
+            Ok(true) => progressed = true,
+            Ok(false) => return progressed,
+            Err(error) => {
+                fail(shared, error);
+                return true;
+            }
+        }
+        let next = shared.committed_runs.load(SeqCst);
+        if shared.done.load(SeqCst) || next >= shared.runs || lock(&shared.outputs[next]).is_none() {
+            return progressed;
+        }
+    }
+}
+
+/// Commits ready runs in order; whether it committed any.
+fn advance<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    front: &mut Front<'_, R>,
+    evm: &mut Evm,
+    counts: &mut Counts,
+) -> Result<bool, MpefError> {
+    let mut advanced = false;
+    while !front.ended && front.next_run < shared.runs {
+        let Some(output) = lock(&shared.outputs[front.next_run]).take() else { break };
+        commit_run(shared, front, evm, output, counts)?;
+        front.next_run += 1;
+        shared.committed_runs.store(front.next_run, SeqCst);
+        advanced = true;
+    }
+    if front.ended || front.next_run >= shared.runs {
+        shared.done.store(true, SeqCst);
+    }
+    Ok(advanced)
+}
+
+fn commit_run<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    front: &mut Front<'_, R>,
+    evm: &mut Evm,
+    output: RunOutput,
+    counts: &mut Counts,
+) -> Result<(), MpefError> {
+    let block = shared.block;
+    let coinbase = block.env.coinbase;
+    let first = front.next_run * shared.run_len;
+    let mut trust_local = true;
+    for (offset, speculated) in output.txs.into_iter().enumerate() {
+        let idx = first + offset;
+        let state_error = |error| MpefError::State { tx: idx, error };
+        counts.validations += 1;
+        let holds = !matches!(speculated.result, Err(TxError::State(_)))
+            && front.reads_hold(&output.reads[speculated.reads], trust_local, coinbase).map_err(state_error)?;
+        let result = if holds {
+            speculated.result
+        } else {
+            trust_local = false;
+            counts.reexecutions += 1;
+            front.flush_fees(coinbase).map_err(state_error)?;
+            match evm.transact(&front.state, block.env, block.cfg, &block.txs[idx]) {
+                Err(TxError::State(error)) => return Err(state_error(error)),
+                result => result,
+            }
+        };
+        match result {
+            Ok(outcome) => {
+                front.state.commit(&outcome.diff);
+                if let Some(fee) = outcome.coinbase_fee {
+                    front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
+                }
+                front.results.push(Ok(TxResult::of(outcome)));
+            }
+            Err(error) => {
+                front.results.push(Err(error));
+                front.ended = true;
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
