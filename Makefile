@@ -38,12 +38,17 @@ replay: $(BIN)
 	rm -rf target/replay-db
 
 # MPEF, the parallel executor: every state-test case as a one-transaction block, and every
-# mainnet block, on two workers; each must equal the sequential run (receipts, logs, root).
+# mainnet block, on two workers, under Block-STM and under optimistic runs; each must equal
+# the sequential run (receipts, logs, root).
 mpef-conformance: $(BIN)
 	$(BIN) statetest --threads 2 $(FIXTURES)/ethereum-tests/GeneralStateTests
 	$(BIN) statetest --threads 2 $(FIXTURES)/eest/prague
 	$(BIN) statetest --threads 2 $(FIXTURES)/eest/osaka
 	$(BIN) replay --threads 2 $(FIXTURES)/mainnet-blocks
+	$(BIN) statetest --threads 2 --strategy runs $(FIXTURES)/ethereum-tests/GeneralStateTests
+	$(BIN) statetest --threads 2 --strategy runs $(FIXTURES)/eest/prague
+	$(BIN) statetest --threads 2 --strategy runs $(FIXTURES)/eest/osaka
+	$(BIN) replay --threads 2 --strategy runs $(FIXTURES)/mainnet-blocks
 
 # The same suites with every deployed contract compiled before it first runs.
 jit-conformance: $(BIN)

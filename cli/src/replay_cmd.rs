@@ -155,8 +155,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         }
         _ => None,
     };
-    let options =
-        ReplayOptions {
+    let options = ReplayOptions {
         native: crate::jit_args::backend(&jit),
         db: args.db.clone(),
         mpef,

@@ -19,13 +19,17 @@
 //! and few cores; Block-STM (`executor.rs`) re-executes conflicting transactions in
 //! parallel and scales further.
 //!
-//! Two shortcuts keep the commit front cheap:
+//! Three shortcuts keep the commit front cheap:
 //!
 //! - A read that came from the pre-block state is current when no committed transaction
 //!   changed that account: one lookup in the committed changes, no store access.
 //! - A read of the run's own earlier writes is current when every earlier transaction of
 //!   the run was committed as executed (none was executed again): the committed state then
 //!   holds exactly those writes.
+//! - A run whose every transaction holds (checked against the state before the run, which
+//!   is exact for reads of the pre-block state: no earlier transaction of the run wrote
+//!   them) is committed at once, its merged changes moved into the block's
+//!   ([`Overlay::commit_owned`]). Otherwise the front goes transaction by transaction.
 //!
 //! The coinbase's priority fees are deferred as in Block-STM (`Evm::defer_coinbase_fee`),
 //! summed on the commit front, and credited before any transaction that reads the coinbase
@@ -66,9 +70,9 @@ enum Read {
 impl Read {
     fn address(&self) -> Address {
         match *self {
-            Read::Account { address, .. } | Read::Storage { address, .. } | Read::HasStorage { address, .. } => {
-                address
-            }
+            Read::Account { address, .. }
+            | Read::Storage { address, .. }
+            | Read::HasStorage { address, .. } => address,
         }
     }
 }
@@ -85,6 +89,8 @@ struct Speculated {
 struct RunOutput {
     txs: Vec<Speculated>,
     reads: Vec<Read>,
+    /// The run's changes merged, committed at once when every transaction holds.
+    merged: StateDiff,
 }
 
 /// The state a run's transaction reads: the run's merged earlier writes over the
@@ -118,14 +124,13 @@ impl<R: StateReader> StateReader for RunReader<'_, R> {
         if let Some(code) = self.codes.0.borrow().get(&code_hash) {
             return Ok(code.clone());
         }
-        let created = self.local.values().find_map(|change| match change {
-            AccountChange::Updated { info: AccountInfo { code_hash: h, code: Some(code), .. }, .. }
-                if *h == code_hash =>
-            {
-                Some(code.clone())
-            }
-            _ => None,
-        });
+        let created =
+            self.local.values().find_map(|change| match change {
+                AccountChange::Updated {
+                    info: AccountInfo { code_hash: h, code: Some(code), .. }, ..
+                } if *h == code_hash => Some(code.clone()),
+                _ => None,
+            });
         let shared = match created {
             Some(code) => code,
             None => self.base.code_by_hash(code_hash)?,
@@ -157,7 +162,8 @@ impl<R: StateReader> StateReader for RunReader<'_, R> {
         let value = match self.local.get(&address) {
             Some(AccountChange::Deleted) => false,
             Some(AccountChange::Updated { storage, storage_cleared, .. }) => {
-                storage.values().any(|v| !v.is_zero()) || (!storage_cleared && self.base.has_storage(address)?)
+                storage.values().any(|v| !v.is_zero())
+                    || (!storage_cleared && self.base.has_storage(address)?)
             }
             None => self.base.has_storage(address)?,
         };
@@ -196,14 +202,22 @@ impl<R: StateReader> Front<'_, R> {
             });
         }
         let mut credit = StateDiff::default();
-        credit.insert(coinbase, AccountChange::Updated { info, storage_cleared: false, storage: Default::default() });
+        credit.insert(
+            coinbase,
+            AccountChange::Updated { info, storage_cleared: false, storage: Default::default() },
+        );
         self.state.commit(&credit);
         Ok(())
     }
 
     /// Whether every read still holds in the committed state; `trust_local`: every earlier
     /// transaction of the run was committed as executed.
-    fn reads_hold(&mut self, reads: &[Read], trust_local: bool, coinbase: Address) -> Result<bool, StateError> {
+    fn reads_hold(
+        &mut self,
+        reads: &[Read],
+        trust_local: bool,
+        coinbase: Address,
+    ) -> Result<bool, StateError> {
         for read in reads {
             let address = read.address();
             let by_value = if address == coinbase {
@@ -289,7 +303,7 @@ pub(crate) fn run<R: StateReader + Sync>(
         next_run: Padded(AtomicUsize::new(0)),
         outputs: (0..runs).map(|_| Padded(Mutex::new(None))).collect(),
         front: Mutex::new(Front {
-            state: Overlay::new(base),
+            state: Overlay::with_capacity(base, 2 * len),
             results: Vec::with_capacity(len),
             pending_fee: None,
             next_run: 0,
@@ -313,17 +327,24 @@ pub(crate) fn run<R: StateReader + Sync>(
     if !front.ended && front.next_run < runs {
         return Err(MpefError::Internal("the workers stopped before the last run was committed".into()));
     }
-    front.flush_fees(block.env.coinbase).map_err(|error| MpefError::State { tx: len.saturating_sub(1), error })?;
+    front
+        .flush_fees(block.env.coinbase)
+        .map_err(|error| MpefError::State { tx: len.saturating_sub(1), error })?;
     Ok((front.results, front.state.into_diff()))
 }
 
-fn run_workers<R: StateReader + Sync>(shared: &Shared<'_, R>, threads: usize) -> Result<Vec<Counts>, MpefError> {
+fn run_workers<R: StateReader + Sync>(
+    shared: &Shared<'_, R>,
+    threads: usize,
+) -> Result<Vec<Counts>, MpefError> {
     if let Some(pool) = &shared.config.pool {
         let ran = std::panic::catch_unwind(AssertUnwindSafe(|| pool.run_each(threads, |_| worker(shared))));
         match ran {
             Ok(Some(ends)) => return Ok(ends),
             Ok(None) => {}
-            Err(payload) => return Err(MpefError::WorkerPanicked(crate::executor::panic_message(payload.as_ref()))),
+            Err(payload) => {
+                return Err(MpefError::WorkerPanicked(crate::executor::panic_message(payload.as_ref())))
+            }
         }
     }
     std::thread::scope(|scope| {
@@ -421,7 +442,7 @@ fn speculate<R: StateReader + Sync>(
         }
         txs.push(Speculated { result, reads: from..reads.borrow().len() });
     }
-    RunOutput { txs, reads: reads.into_inner() }
+    RunOutput { txs, reads: reads.into_inner(), merged: local.into_diff() }
 }
 
 /// Commits the runs that are ready, in order, unless another worker is doing so; true
@@ -469,6 +490,39 @@ fn advance<R: StateReader + Sync>(
     Ok(advanced)
 }
 
+/// Whether the whole run can be committed at once: every transaction executed, none read
+/// the coinbase or asked `has_storage`, and every read of the pre-block state is current.
+/// Reads of the run's own writes then hold too, and checking every read against the state
+/// before the run is exact: a read of the pre-block state means no earlier transaction of
+/// the run had written that location.
+fn run_holds<R: StateReader>(
+    front: &Front<'_, R>,
+    output: &RunOutput,
+    coinbase: Address,
+) -> Result<bool, StateError> {
+    if output.txs.iter().any(|t| t.result.is_err()) {
+        return Ok(false);
+    }
+    for read in &output.reads {
+        let holds = match *read {
+            Read::HasStorage { .. } => false,
+            _ if read.address() == coinbase => false,
+            Read::Account { local: true, .. } | Read::Storage { local: true, .. } => true,
+            Read::Account { address, seen, .. } => {
+                !front.state.diff().contains_key(&address)
+                    || fields_of(&front.state.account_fields(address)?) == seen
+            }
+            Read::Storage { address, slot, value, .. } => {
+                !front.state.diff().contains_key(&address) || front.state.storage(address, slot)? == value
+            }
+        };
+        if !holds {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn commit_run<R: StateReader + Sync>(
     shared: &Shared<'_, R>,
     front: &mut Front<'_, R>,
@@ -479,13 +533,27 @@ fn commit_run<R: StateReader + Sync>(
     let block = shared.block;
     let coinbase = block.env.coinbase;
     let first = front.next_run * shared.run_len;
+    if run_holds(front, &output, coinbase).map_err(|error| MpefError::State { tx: first, error })? {
+        counts.validations += output.txs.len();
+        for speculated in output.txs {
+            let Ok(outcome) = speculated.result else { unreachable!("run_holds checked every result") };
+            if let Some(fee) = outcome.coinbase_fee {
+                front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
+            }
+            front.results.push(Ok(TxResult::of(outcome)));
+        }
+        front.state.commit_owned(output.merged);
+        return Ok(());
+    }
     let mut trust_local = true;
     for (offset, speculated) in output.txs.into_iter().enumerate() {
         let idx = first + offset;
         let state_error = |error| MpefError::State { tx: idx, error };
         counts.validations += 1;
         let holds = !matches!(speculated.result, Err(TxError::State(_)))
-            && front.reads_hold(&output.reads[speculated.reads], trust_local, coinbase).map_err(state_error)?;
+            && front
+                .reads_hold(&output.reads[speculated.reads], trust_local, coinbase)
+                .map_err(state_error)?;
         let result = if holds {
             speculated.result
         } else {
@@ -498,8 +566,8 @@ fn commit_run<R: StateReader + Sync>(
             }
         };
         match result {
-            Ok(outcome) => {
-                front.state.commit(&outcome.diff);
+            Ok(mut outcome) => {
+                front.state.commit_owned(std::mem::take(&mut outcome.diff));
                 if let Some(fee) = outcome.coinbase_fee {
                     front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
                 }

@@ -422,7 +422,10 @@ fn a_panicking_worker_stops_the_run_with_an_error() {
             for config in [plain.clone(), plain.with_pool(pool.clone())] {
                 match execute_block(&store, &input, &config) {
                     Err(MpefError::WorkerPanicked(message)) => {
-                        assert!(message.contains("the store panicked"), "{strategy}, {threads} threads: {message}")
+                        assert!(
+                            message.contains("the store panicked"),
+                            "{strategy}, {threads} threads: {message}"
+                        )
                     }
                     other => panic!("{strategy}, {threads} threads: expected a worker panic, got {other:?}"),
                 }
@@ -449,7 +452,9 @@ fn blocks_on_a_worker_pool_match_sequential_and_a_busy_pool_is_not_shared() {
         execute_block(&block.pre, &input, config).unwrap()
     };
     // One pool for several blocks in a row, as a node keeps its workers.
-    for (round, strategy) in [Strategy::BlockStm, Strategy::Runs, Strategy::BlockStm, Strategy::Runs].into_iter().enumerate() {
+    for (round, strategy) in
+        [Strategy::BlockStm, Strategy::Runs, Strategy::BlockStm, Strategy::Runs].into_iter().enumerate()
+    {
         for (i, block) in blocks.iter().enumerate() {
             let expected = run(block, &Config::sequential());
             let pooled = run(block, &Config::parallel(2).with_strategy(strategy).with_pool(pool.clone()));

@@ -18,6 +18,28 @@ impl<'a, R: StateReader> Overlay<'a, R> {
         Overlay { base, diff: StateDiff::default() }
     }
 
+    /// An overlay with no changes over `base`, with room for changes to `accounts`
+    /// accounts before its map grows.
+    pub fn with_capacity(base: &'a R, accounts: usize) -> Self {
+        Overlay { base, diff: StateDiff::with_capacity(accounts) }
+    }
+
+    /// [`StateWriter::commit`] taking the diff by value: its entries and storage maps are
+    /// moved in rather than copied, one map lookup per account.
+    pub fn commit_owned(&mut self, diff: StateDiff) {
+        for (address, change) in diff {
+            match self.diff.entry(address) {
+                hashbrown::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(change);
+                }
+                hashbrown::hash_map::Entry::Occupied(mut entry) => {
+                    let earlier = std::mem::replace(entry.get_mut(), AccountChange::Deleted);
+                    *entry.get_mut() = merge_owned(earlier, change);
+                }
+            }
+        }
+    }
+
     /// The merged changes: one entry per account changed by any committed diff.
     pub fn diff(&self) -> &StateDiff {
         &self.diff
@@ -26,6 +48,26 @@ impl<'a, R: StateReader> Overlay<'a, R> {
     /// The merged changes, taken.
     pub fn into_diff(self) -> StateDiff {
         self.diff
+    }
+}
+
+/// An account's change after `earlier`, then `later`, as one change.
+fn merge_owned(earlier: AccountChange, later: AccountChange) -> AccountChange {
+    match (earlier, later) {
+        (_, AccountChange::Deleted) => AccountChange::Deleted,
+        // Storage set before keeps counting unless the later change wipes it.
+        (
+            AccountChange::Updated { storage: mut kept, storage_cleared, .. },
+            AccountChange::Updated { info, storage_cleared: false, storage },
+        ) => {
+            kept.extend(storage);
+            AccountChange::Updated { info, storage_cleared, storage: kept }
+        }
+        // After a deletion the account starts with no storage.
+        (AccountChange::Deleted, AccountChange::Updated { info, storage, .. }) => {
+            AccountChange::Updated { info, storage_cleared: true, storage }
+        }
+        (_, updated) => updated,
     }
 }
 

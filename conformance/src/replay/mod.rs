@@ -350,8 +350,13 @@ pub fn run_block(
     native: Option<&Backend>,
     db: Option<&Path>,
 ) -> Result<BlockReport, InputError> {
-    let options =
-        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_strategy: Default::default(), mpef_pool: None };
+    let options = ReplayOptions {
+        native: native.cloned(),
+        db: db.map(Path::to_path_buf),
+        mpef: None,
+        mpef_strategy: Default::default(),
+        mpef_pool: None,
+    };
     run_block_with(dir, skips, &options)
 }
 
@@ -394,7 +399,12 @@ pub fn run_block_with(
     report.exec_seconds = started.elapsed().as_secs_f64();
     let mut problems = check(&block, &exec);
     if let (Some(mode), Some(pre)) = (options.mpef, &pre) {
-        let mut config = metisvm_mpef::Config { mode, strategy: options.mpef_strategy, native: None, pool: options.mpef_pool.clone() };
+        let mut config = metisvm_mpef::Config {
+            mode,
+            strategy: options.mpef_strategy,
+            native: None,
+            pool: options.mpef_pool.clone(),
+        };
         if let Some(backend) = native {
             config = config.with_native(backend.clone());
         }
@@ -493,8 +503,13 @@ pub fn run_blocks_in(
     db: Option<&Path>,
     on_done: impl Fn(&BlockReport) + Sync,
 ) -> Result<Vec<BlockReport>, InputError> {
-    let options =
-        ReplayOptions { native: native.cloned(), db: db.map(Path::to_path_buf), mpef: None, mpef_strategy: Default::default(), mpef_pool: None };
+    let options = ReplayOptions {
+        native: native.cloned(),
+        db: db.map(Path::to_path_buf),
+        mpef: None,
+        mpef_strategy: Default::default(),
+        mpef_pool: None,
+    };
     run_blocks_with(dirs, skips, &options, on_done)
 }
 

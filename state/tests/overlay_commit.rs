@@ -1,0 +1,72 @@
+//! `Overlay::commit_owned` (diffs moved in) leaves exactly the changes `commit` (diffs
+//! copied) leaves, for every way two changes to one account combine: update after update,
+//! a deletion, re-creation after a deletion, storage wiped by a creation, and a sequence
+//! merged into one diff first, as the parallel executor's runs are.
+
+use metisvm_state::{MemoryState, Overlay};
+use metisvm_vm::{AccountChange, AccountInfo, Address, Bytes, StateDiff, StateWriter, U256};
+
+fn updated(balance: u64, cleared: bool, slots: &[(u64, u64)]) -> AccountChange {
+    AccountChange::Updated {
+        info: AccountInfo {
+            balance: U256::from(balance),
+            code: Some(Bytes::new()),
+            ..AccountInfo::default()
+        },
+        storage_cleared: cleared,
+        storage: slots.iter().map(|(s, v)| (U256::from(*s), U256::from(*v))).collect(),
+    }
+}
+
+/// Diffs touching accounts 1..=5 in every order of update, deletion and creation.
+fn diffs() -> Vec<StateDiff> {
+    let a = |n: u8| Address::repeat_byte(n);
+    vec![
+        StateDiff::from_iter([
+            (a(1), updated(1, false, &[(1, 1), (2, 2)])),
+            (a(2), updated(2, false, &[(1, 5)])),
+            (a(3), AccountChange::Deleted),
+        ]),
+        StateDiff::from_iter([
+            (a(1), updated(3, false, &[(2, 0), (3, 3)])),
+            (a(2), AccountChange::Deleted),
+            (a(3), updated(4, false, &[(7, 7)])),
+            (a(4), updated(5, true, &[(1, 9)])),
+        ]),
+        StateDiff::from_iter([
+            (a(1), updated(6, true, &[(4, 4)])),
+            (a(2), updated(7, false, &[(2, 2)])),
+            (a(4), updated(8, false, &[(2, 8)])),
+            (a(5), updated(9, false, &[])),
+        ]),
+    ]
+}
+
+#[test]
+fn committing_by_value_equals_committing_by_reference() {
+    let base = MemoryState::new();
+    let mut copied = Overlay::new(&base);
+    let mut moved = Overlay::with_capacity(&base, 8);
+    for diff in diffs() {
+        copied.commit(&diff);
+        moved.commit_owned(diff);
+        assert_eq!(moved.diff(), copied.diff());
+    }
+    assert_eq!(copied.diff().len(), 5);
+}
+
+#[test]
+fn a_sequence_merged_first_commits_to_the_same_changes() {
+    let base = MemoryState::new();
+    let mut one_by_one = Overlay::new(&base);
+    one_by_one.commit_owned(diffs()[0].clone());
+    let mut merged = Overlay::new(&base);
+    for diff in diffs().into_iter().skip(1) {
+        merged.commit_owned(diff.clone());
+        one_by_one.commit_owned(diff);
+    }
+    let mut at_once = Overlay::new(&base);
+    at_once.commit_owned(diffs()[0].clone());
+    at_once.commit_owned(merged.into_diff());
+    assert_eq!(at_once.diff(), one_by_one.diff());
+}
