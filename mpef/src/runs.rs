@@ -40,6 +40,7 @@ use crate::executor::TxRun;
 use crate::mvmemory::lock;
 use crate::view::WorkerCodes;
 use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
+use dashmap::DashMap;
 use metisvm_state::Overlay;
 use metisvm_vm::{
     AccountChange, AccountInfo, Address, Bytes, Evm, SharedCodeCache, StateDiff, StateError, StateReader,
@@ -48,7 +49,7 @@ use metisvm_vm::{
 use std::cell::RefCell;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 /// An account's balance, nonce and code hash, or `None` when it does not exist.
@@ -93,13 +94,57 @@ struct RunOutput {
     merged: StateDiff,
 }
 
-/// The state a run's transaction reads: the run's merged earlier writes over the
-/// pre-block state; it records every read.
+/// The latest committed values of hot accounts: those where a stale read made the commit
+/// front execute a transaction again (a busy pool, a sender with several transactions).
+/// Runs read them instead of the pre-block state, so later transactions on the same
+/// account start from a recent value. They are only a better guess: every read is checked
+/// on the commit front whatever it returned, so a stale or missing value costs a
+/// re-execution, never a wrong result.
+struct Hot {
+    /// Whether any account is hot (runs skip the maps until then).
+    any: AtomicBool,
+    accounts: DashMap<Address, Fields, hashbrown::DefaultHashBuilder>,
+    slots: DashMap<(Address, U256), U256, hashbrown::DefaultHashBuilder>,
+}
+
+impl Hot {
+    fn new() -> Hot {
+        Hot { any: AtomicBool::new(false), accounts: DashMap::default(), slots: DashMap::default() }
+    }
+
+    fn account(&self, address: &Address) -> Option<Fields> {
+        if !self.any.load(Relaxed) {
+            return None;
+        }
+        self.accounts.get(address).map(|f| *f)
+    }
+
+    fn slot(&self, address: Address, slot: U256) -> Option<U256> {
+        if !self.any.load(Relaxed) {
+            return None;
+        }
+        self.slots.get(&(address, slot)).map(|v| *v)
+    }
+}
+
+/// The state a run's transaction reads: the run's merged earlier writes, then hot
+/// accounts' committed values, then the pre-block state; it records every read.
 struct RunReader<'a, R> {
     base: &'a R,
     local: &'a StateDiff,
+    hot: &'a Hot,
     reads: &'a RefCell<Vec<Read>>,
     codes: &'a WorkerCodes,
+}
+
+impl<R: StateReader> RunReader<'_, R> {
+    /// A slot the run has not written: a hot slot's committed value, else the pre-block one.
+    fn shared_slot(&self, address: Address, slot: U256) -> Result<U256, StateError> {
+        match self.hot.slot(address, slot) {
+            Some(value) => Ok(value),
+            None => self.base.storage(address, slot),
+        }
+    }
 }
 
 impl<R: StateReader> StateReader for RunReader<'_, R> {
@@ -107,7 +152,18 @@ impl<R: StateReader> StateReader for RunReader<'_, R> {
         let (mut info, local) = match self.local.get(&address) {
             Some(AccountChange::Deleted) => (None, true),
             Some(AccountChange::Updated { info, .. }) => (Some(info.fields()), true),
-            None => (self.base.account_fields(address)?, false),
+            None => match self.hot.account(&address) {
+                Some(fields) => (
+                    fields.map(|(balance, nonce, code_hash)| AccountInfo {
+                        balance,
+                        nonce,
+                        code_hash,
+                        code: None,
+                    }),
+                    false,
+                ),
+                None => (self.base.account_fields(address)?, false),
+            },
         };
         self.reads.borrow_mut().push(Read::Account { address, seen: fields_of(&info), local });
         if let Some(info) = &mut info {
@@ -146,9 +202,9 @@ impl<R: StateReader> StateReader for RunReader<'_, R> {
             Some(AccountChange::Updated { storage, storage_cleared, .. }) => match storage.get(&slot) {
                 Some(value) => (*value, true),
                 None if *storage_cleared => (U256::ZERO, true),
-                None => (self.base.storage(address, slot)?, false),
+                None => (self.shared_slot(address, slot)?, false),
             },
-            None => (self.base.storage(address, slot)?, false),
+            None => (self.shared_slot(address, slot)?, false),
         };
         self.reads.borrow_mut().push(Read::Storage { address, slot, value, local });
         Ok(value)
@@ -182,6 +238,9 @@ struct Front<'a, R> {
     next_run: usize,
     /// A transaction the block rejects was committed: nothing after it is.
     ended: bool,
+    /// The accounts published in [`Hot`] (this set answers the front without touching the
+    /// shared maps).
+    hot: hashbrown::HashSet<Address>,
 }
 
 impl<R: StateReader> Front<'_, R> {
@@ -210,14 +269,56 @@ impl<R: StateReader> Front<'_, R> {
         Ok(())
     }
 
-    /// Whether every read still holds in the committed state; `trust_local`: every earlier
-    /// transaction of the run was committed as executed.
-    fn reads_hold(
+    /// Commits `diff` (moved in), then publishes the new values of the hot accounts it
+    /// changed.
+    fn commit(&mut self, diff: StateDiff, hot: &Hot) -> Result<(), StateError> {
+        if self.hot.is_empty() {
+            self.state.commit_owned(diff);
+            return Ok(());
+        }
+        let changed: Vec<(Address, Vec<U256>)> = diff
+            .iter()
+            .filter(|(address, _)| self.hot.contains(*address))
+            .map(|(address, change)| match change {
+                AccountChange::Updated { storage, .. } => (*address, storage.keys().copied().collect()),
+                AccountChange::Deleted => (*address, Vec::new()),
+            })
+            .collect();
+        self.state.commit_owned(diff);
+        for (address, slots) in changed {
+            hot.accounts.insert(address, fields_of(&self.state.account_fields(address)?));
+            for slot in slots {
+                hot.slots.insert((address, slot), self.state.storage(address, slot)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the account of a stale read hot, publishing the location's committed value.
+    fn make_hot(&mut self, read: &Read, hot: &Hot) -> Result<(), StateError> {
+        let address = read.address();
+        match *read {
+            Read::Account { .. } => {
+                hot.accounts.insert(address, fields_of(&self.state.account_fields(address)?));
+            }
+            Read::Storage { slot, .. } => {
+                hot.slots.insert((address, slot), self.state.storage(address, slot)?);
+            }
+            Read::HasStorage { .. } => {}
+        }
+        self.hot.insert(address);
+        hot.any.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// The first read that no longer holds in the committed state, if any; `trust_local`:
+    /// every earlier transaction of the run was committed as executed.
+    fn first_stale<'r>(
         &mut self,
-        reads: &[Read],
+        reads: &'r [Read],
         trust_local: bool,
         coinbase: Address,
-    ) -> Result<bool, StateError> {
+    ) -> Result<Option<&'r Read>, StateError> {
         for read in reads {
             let address = read.address();
             let by_value = if address == coinbase {
@@ -244,10 +345,10 @@ impl<R: StateReader> Front<'_, R> {
                 Read::HasStorage { value, .. } => self.state.has_storage(address)? == value,
             };
             if !holds {
-                return Ok(false);
+                return Ok(Some(read));
             }
         }
-        Ok(true)
+        Ok(None)
     }
 }
 
@@ -260,6 +361,7 @@ struct Shared<'a, R> {
     next_run: Padded<AtomicUsize>,
     outputs: Vec<Padded<Mutex<Option<RunOutput>>>>,
     front: Mutex<Front<'a, R>>,
+    hot: Hot,
     /// Runs committed (mirrors `Front::next_run`, readable without the lock).
     committed_runs: Padded<AtomicUsize>,
     done: Padded<AtomicBool>,
@@ -308,7 +410,9 @@ pub(crate) fn run<R: StateReader + Sync>(
             pending_fee: None,
             next_run: 0,
             ended: false,
+            hot: hashbrown::HashSet::new(),
         }),
+        hot: Hot::new(),
         committed_runs: Padded(AtomicUsize::new(0)),
         done: Padded(AtomicBool::new(len == 0)),
         failure: Mutex::new(None),
@@ -434,7 +538,8 @@ fn speculate<R: StateReader + Sync>(
         counts.executions += 1;
         let from = reads.borrow().len();
         let result = {
-            let reader = RunReader { base: shared.base, local: local.diff(), reads: &reads, codes };
+            let reader =
+                RunReader { base: shared.base, local: local.diff(), hot: &shared.hot, reads: &reads, codes };
             evm.transact(&reader, block.env, block.cfg, tx)
         };
         if let Ok(outcome) = &result {
@@ -535,39 +640,54 @@ fn commit_run<R: StateReader + Sync>(
     let first = front.next_run * shared.run_len;
     if run_holds(front, &output, coinbase).map_err(|error| MpefError::State { tx: first, error })? {
         counts.validations += output.txs.len();
-        for speculated in output.txs {
-            let Ok(outcome) = speculated.result else { unreachable!("run_holds checked every result") };
+        // `run_holds` found every result `Ok`.
+        for outcome in output.txs.into_iter().filter_map(|t| t.result.ok()) {
             if let Some(fee) = outcome.coinbase_fee {
                 front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
             }
             front.results.push(Ok(TxResult::of(outcome)));
         }
-        front.state.commit_owned(output.merged);
-        return Ok(());
+        return front
+            .commit(output.merged, &shared.hot)
+            .map_err(|error| MpefError::State { tx: first, error });
     }
     let mut trust_local = true;
     for (offset, speculated) in output.txs.into_iter().enumerate() {
         let idx = first + offset;
         let state_error = |error| MpefError::State { tx: idx, error };
         counts.validations += 1;
-        let holds = !matches!(speculated.result, Err(TxError::State(_)))
-            && front
-                .reads_hold(&output.reads[speculated.reads], trust_local, coinbase)
-                .map_err(state_error)?;
+        let holds = match speculated.result {
+            Err(TxError::State(_)) => false,
+            _ => match front.first_stale(&output.reads[speculated.reads], trust_local, coinbase) {
+                Ok(None) => true,
+                Ok(Some(stale)) => {
+                    front.make_hot(stale, &shared.hot).map_err(state_error)?;
+                    false
+                }
+                Err(error) => return Err(state_error(error)),
+            },
+        };
         let result = if holds {
             speculated.result
         } else {
             trust_local = false;
             counts.reexecutions += 1;
             front.flush_fees(coinbase).map_err(state_error)?;
-            match evm.transact(&front.state, block.env, block.cfg, &block.txs[idx]) {
+            let result = match evm.transact(&front.state, block.env, block.cfg, &block.txs[idx]) {
                 Err(TxError::State(error)) => return Err(state_error(error)),
                 result => result,
+            };
+            // What a conflicting transaction writes, its successors on the same pool or
+            // sender are likely to read: publish it all, not only the stale location.
+            if let Ok(outcome) = &result {
+                front.hot.extend(outcome.diff.keys().copied());
+                shared.hot.any.store(true, Relaxed);
             }
+            result
         };
         match result {
             Ok(mut outcome) => {
-                front.state.commit_owned(std::mem::take(&mut outcome.diff));
+                front.commit(std::mem::take(&mut outcome.diff), &shared.hot).map_err(state_error)?;
                 if let Some(fee) = outcome.coinbase_fee {
                     front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
                 }
@@ -581,4 +701,65 @@ fn commit_run<R: StateReader + Sync>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metisvm_state::MemoryState;
+
+    fn updated(balance: u64, slots: &[(u64, u64)]) -> AccountChange {
+        AccountChange::Updated {
+            info: AccountInfo { balance: U256::from(balance), ..AccountInfo::default() },
+            storage_cleared: false,
+            storage: slots.iter().map(|(s, v)| (U256::from(*s), U256::from(*v))).collect(),
+        }
+    }
+
+    fn front(base: &MemoryState) -> Front<'_, MemoryState> {
+        Front {
+            state: Overlay::new(base),
+            results: Vec::new(),
+            pending_fee: None,
+            next_run: 0,
+            ended: false,
+            hot: hashbrown::HashSet::new(),
+        }
+    }
+
+    #[test]
+    fn commits_publish_only_hot_accounts_and_runs_read_them() {
+        let (pool, other) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let base = MemoryState::new();
+        let hot = Hot::new();
+        let mut front = front(&base);
+        front.commit(StateDiff::from_iter([(pool, updated(5, &[(1, 10)]))]), &hot).unwrap();
+        assert!(hot.accounts.is_empty(), "nothing is hot yet");
+        // A stale read of the pool's slot makes it hot, with the slot's committed value.
+        let stale = Read::Storage { address: pool, slot: U256::from(1), value: U256::ZERO, local: false };
+        front.make_hot(&stale, &hot).unwrap();
+        assert_eq!(hot.slot(pool, U256::from(1)), Some(U256::from(10)));
+        // Later commits republish the pool, and leave other accounts alone.
+        let diff = StateDiff::from_iter([(pool, updated(6, &[(1, 11), (2, 7)])), (other, updated(9, &[]))]);
+        front.commit(diff, &hot).unwrap();
+        assert_eq!(hot.account(&pool), Some(Some((U256::from(6), 0, KECCAK_EMPTY))));
+        assert_eq!(hot.slot(pool, U256::from(1)), Some(U256::from(11)));
+        assert_eq!(hot.slot(pool, U256::from(2)), Some(U256::from(7)));
+        assert_eq!(hot.account(&other), None);
+        // A run reads the published values, recorded as reads of shared state.
+        let (local, reads, codes) = (StateDiff::default(), RefCell::new(Vec::new()), WorkerCodes::default());
+        let reader = RunReader { base: &base, local: &local, hot: &hot, reads: &reads, codes: &codes };
+        assert_eq!(reader.storage(pool, U256::from(2)).unwrap(), U256::from(7));
+        assert_eq!(reader.account(pool).unwrap().map(|a| a.balance), Some(U256::from(6)));
+        assert_eq!(reader.account(other).unwrap(), None, "not hot: the pre-block state");
+        assert!(reads
+            .borrow()
+            .iter()
+            .all(|r| !matches!(r, Read::Account { local: true, .. } | Read::Storage { local: true, .. })));
+        // Every read is still checked on the front: the pool's published values are current,
+        // and `other`, read from the pre-block state, is what the front catches.
+        let reads = reads.borrow();
+        let stale = front.first_stale(&reads, true, Address::ZERO).unwrap();
+        assert!(matches!(stale, Some(Read::Account { address, .. }) if *address == other), "{stale:?}");
+    }
 }
