@@ -56,6 +56,7 @@ jit-conformance: $(BIN)
 	$(BIN) statetest --jit always $(FIXTURES)/eest/prague
 	$(BIN) statetest --jit always $(FIXTURES)/eest/osaka
 	$(BIN) replay --jit always --threads 2 $(FIXTURES)/mainnet-blocks
+	$(BIN) replay --jit always --threads 2 --strategy runs $(FIXTURES)/mainnet-blocks
 
 bench:
 	cargo bench -p metisvm-bench
