@@ -49,7 +49,7 @@ use metisvm_vm::{
 use std::cell::RefCell;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 /// An account's balance, nonce and code hash, or `None` when it does not exist.
@@ -94,33 +94,74 @@ struct RunOutput {
     merged: StateDiff,
 }
 
-/// The latest committed values of hot accounts: those where a stale read made the commit
-/// front execute a transaction again (a busy pool, a sender with several transactions).
-/// Runs read them instead of the pre-block state, so later transactions on the same
-/// account start from a recent value. They are only a better guess: every read is checked
-/// on the commit front whatever it returned, so a stale or missing value costs a
-/// re-execution, never a wrong result.
+/// The latest committed values of hot locations: those where a stale read made the commit
+/// front execute a transaction again, and those such a transaction wrote (a busy pool's
+/// slots, a sender's account). Runs read them instead of the pre-block state, so later
+/// transactions on the same location start from a recent value. They are only a better
+/// guess: every read is checked on the commit front whatever it returned, so a stale or
+/// missing value costs a re-execution, never a wrong result.
 struct Hot {
-    /// Whether any account is hot (runs skip the maps until then).
-    any: AtomicBool,
+    /// One bit per hash of a hot location, set before the location is first published.
+    /// Runs look in the maps only where the bit is set: a load of a line the front rarely
+    /// writes, where a map lookup would write its shard's lock word on every read.
+    filter: Box<[AtomicU64]>,
     accounts: DashMap<Address, Fields, hashbrown::DefaultHashBuilder>,
     slots: DashMap<(Address, U256), U256, hashbrown::DefaultHashBuilder>,
 }
 
+/// Words in [`Hot::filter`]: 65,536 bits, 8 KiB.
+const FILTER_WORDS: usize = 1024;
+
+/// A location's bit in [`Hot::filter`]: its account's fields (`slot` `None`) or a slot. A
+/// cheap mix, not a keyed hash: addresses crafted to collide only make runs look in the
+/// maps more often.
+fn filter_bit(address: &Address, slot: Option<&U256>) -> usize {
+    const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes = address.as_slice();
+    let word = |range: std::ops::Range<usize>| {
+        let mut buf = [0u8; 8];
+        buf[..range.len()].copy_from_slice(&bytes[range]);
+        u64::from_le_bytes(buf)
+    };
+    let mut x = word(0..8) ^ word(8..16).rotate_left(21) ^ word(16..20).rotate_left(42);
+    if let Some(slot) = slot {
+        for limb in slot.as_limbs() {
+            x = (x ^ limb).wrapping_mul(MIX);
+        }
+        x ^= 1;
+    }
+    (x.wrapping_mul(MIX) >> 48) as usize
+}
+
 impl Hot {
     fn new() -> Hot {
-        Hot { any: AtomicBool::new(false), accounts: DashMap::default(), slots: DashMap::default() }
+        Hot {
+            filter: (0..FILTER_WORDS).map(|_| AtomicU64::new(0)).collect(),
+            accounts: DashMap::default(),
+            slots: DashMap::default(),
+        }
+    }
+
+    fn marked(&self, bit: usize) -> bool {
+        self.filter[bit / 64].load(Relaxed) & (1 << (bit % 64)) != 0
+    }
+
+    fn mark(&self, bit: usize) {
+        let word = &self.filter[bit / 64];
+        if word.load(Relaxed) & (1 << (bit % 64)) == 0 {
+            word.fetch_or(1 << (bit % 64), Relaxed);
+        }
     }
 
     fn account(&self, address: &Address) -> Option<Fields> {
-        if !self.any.load(Relaxed) {
+        if !self.marked(filter_bit(address, None)) {
             return None;
         }
         self.accounts.get(address).map(|f| *f)
     }
 
     fn slot(&self, address: Address, slot: U256) -> Option<U256> {
-        if !self.any.load(Relaxed) {
+        if !self.marked(filter_bit(&address, Some(&slot))) {
             return None;
         }
         self.slots.get(&(address, slot)).map(|v| *v)
@@ -238,9 +279,11 @@ struct Front<'a, R> {
     next_run: usize,
     /// A transaction the block rejects was committed: nothing after it is.
     ended: bool,
-    /// The accounts published in [`Hot`] (this set answers the front without touching the
-    /// shared maps).
-    hot: hashbrown::HashSet<Address>,
+    /// The locations published in [`Hot`] (these sets answer the front without touching
+    /// the shared maps): accounts' fields, slots, and the accounts with a hot slot.
+    hot_fields: hashbrown::HashSet<Address>,
+    hot_slots: hashbrown::HashSet<(Address, U256)>,
+    hot_slot_accounts: hashbrown::HashSet<Address>,
 }
 
 impl<R: StateReader> Front<'_, R> {
@@ -269,24 +312,33 @@ impl<R: StateReader> Front<'_, R> {
         Ok(())
     }
 
-    /// Commits `diff` (moved in), then publishes the new values of the hot accounts it
+    /// Commits `diff` (moved in), then publishes the new values of the hot locations it
     /// changed.
     fn commit(&mut self, diff: StateDiff, hot: &Hot) -> Result<(), StateError> {
-        if self.hot.is_empty() {
+        if self.hot_fields.is_empty() && self.hot_slot_accounts.is_empty() {
             self.state.commit_owned(diff);
             return Ok(());
         }
-        let changed: Vec<(Address, Vec<U256>)> = diff
-            .iter()
-            .filter(|(address, _)| self.hot.contains(*address))
-            .map(|(address, change)| match change {
-                AccountChange::Updated { storage, .. } => (*address, storage.keys().copied().collect()),
-                AccountChange::Deleted => (*address, Vec::new()),
-            })
-            .collect();
+        let mut changed: Vec<(Address, bool, Vec<U256>)> = Vec::new();
+        for (address, change) in &diff {
+            let fields = self.hot_fields.contains(address);
+            let slots: Vec<U256> = match change {
+                AccountChange::Updated { storage, .. } if self.hot_slot_accounts.contains(address) => storage
+                    .keys()
+                    .filter(|slot| self.hot_slots.contains(&(*address, **slot)))
+                    .copied()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if fields || !slots.is_empty() {
+                changed.push((*address, fields, slots));
+            }
+        }
         self.state.commit_owned(diff);
-        for (address, slots) in changed {
-            hot.accounts.insert(address, fields_of(&self.state.account_fields(address)?));
+        for (address, fields, slots) in changed {
+            if fields {
+                hot.accounts.insert(address, fields_of(&self.state.account_fields(address)?));
+            }
             for slot in slots {
                 hot.slots.insert((address, slot), self.state.storage(address, slot)?);
             }
@@ -294,20 +346,51 @@ impl<R: StateReader> Front<'_, R> {
         Ok(())
     }
 
-    /// Makes the account of a stale read hot, publishing the location's committed value.
-    fn make_hot(&mut self, read: &Read, hot: &Hot) -> Result<(), StateError> {
-        let address = read.address();
-        match *read {
-            Read::Account { .. } => {
+    /// Makes a location hot and publishes its committed value.
+    fn make_hot(&mut self, address: Address, slot: Option<U256>, hot: &Hot) -> Result<(), StateError> {
+        hot.mark(filter_bit(&address, slot.as_ref()));
+        match slot {
+            None => {
+                self.hot_fields.insert(address);
                 hot.accounts.insert(address, fields_of(&self.state.account_fields(address)?));
             }
-            Read::Storage { slot, .. } => {
+            Some(slot) => {
+                self.hot_slots.insert((address, slot));
+                self.hot_slot_accounts.insert(address);
                 hot.slots.insert((address, slot), self.state.storage(address, slot)?);
             }
-            Read::HasStorage { .. } => {}
         }
-        self.hot.insert(address);
-        hot.any.store(true, Relaxed);
+        Ok(())
+    }
+
+    /// Makes the location of a stale read hot.
+    fn make_read_hot(&mut self, read: &Read, hot: &Hot) -> Result<(), StateError> {
+        match *read {
+            Read::Account { address, .. } => self.make_hot(address, None, hot),
+            Read::Storage { address, slot, .. } => self.make_hot(address, Some(slot), hot),
+            Read::HasStorage { .. } => Ok(()),
+        }
+    }
+
+    /// Makes hot what a transaction executed again on the front is about to commit: every
+    /// slot it writes, and the fields of every account whose fields it changes (not a
+    /// contract whose storage alone it wrote, which every run would then look up).
+    fn make_writes_hot(&mut self, diff: &StateDiff, hot: &Hot) -> Result<(), StateError> {
+        for (address, change) in diff {
+            let before = fields_of(&self.state.account_fields(*address)?);
+            let after = match change {
+                AccountChange::Deleted => None,
+                AccountChange::Updated { info, .. } => Some((info.balance, info.nonce, info.code_hash)),
+            };
+            if before != after {
+                self.make_hot(*address, None, hot)?;
+            }
+            if let AccountChange::Updated { storage, .. } = change {
+                for slot in storage.keys() {
+                    self.make_hot(*address, Some(*slot), hot)?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -410,7 +493,9 @@ pub(crate) fn run<R: StateReader + Sync>(
             pending_fee: None,
             next_run: 0,
             ended: false,
-            hot: hashbrown::HashSet::new(),
+            hot_fields: hashbrown::HashSet::new(),
+            hot_slots: hashbrown::HashSet::new(),
+            hot_slot_accounts: hashbrown::HashSet::new(),
         }),
         hot: Hot::new(),
         committed_runs: Padded(AtomicUsize::new(0)),
@@ -661,7 +746,7 @@ fn commit_run<R: StateReader + Sync>(
             _ => match front.first_stale(&output.reads[speculated.reads], trust_local, coinbase) {
                 Ok(None) => true,
                 Ok(Some(stale)) => {
-                    front.make_hot(stale, &shared.hot).map_err(state_error)?;
+                    front.make_read_hot(stale, &shared.hot).map_err(state_error)?;
                     false
                 }
                 Err(error) => return Err(state_error(error)),
@@ -678,10 +763,9 @@ fn commit_run<R: StateReader + Sync>(
                 result => result,
             };
             // What a conflicting transaction writes, its successors on the same pool or
-            // sender are likely to read: publish it all, not only the stale location.
+            // sender are likely to read: publish it, not only the stale location.
             if let Ok(outcome) = &result {
-                front.hot.extend(outcome.diff.keys().copied());
-                shared.hot.any.store(true, Relaxed);
+                front.make_writes_hot(&outcome.diff, &shared.hot).map_err(state_error)?;
             }
             result
         };
@@ -723,33 +807,44 @@ mod tests {
             pending_fee: None,
             next_run: 0,
             ended: false,
-            hot: hashbrown::HashSet::new(),
+            hot_fields: hashbrown::HashSet::new(),
+            hot_slots: hashbrown::HashSet::new(),
+            hot_slot_accounts: hashbrown::HashSet::new(),
         }
     }
 
     #[test]
-    fn commits_publish_only_hot_accounts_and_runs_read_them() {
+    fn commits_publish_only_hot_locations_and_runs_read_them() {
         let (pool, other) = (Address::repeat_byte(1), Address::repeat_byte(2));
         let base = MemoryState::new();
         let hot = Hot::new();
         let mut front = front(&base);
         front.commit(StateDiff::from_iter([(pool, updated(5, &[(1, 10)]))]), &hot).unwrap();
-        assert!(hot.accounts.is_empty(), "nothing is hot yet");
-        // A stale read of the pool's slot makes it hot, with the slot's committed value.
-        let stale = Read::Storage { address: pool, slot: U256::from(1), value: U256::ZERO, local: false };
-        front.make_hot(&stale, &hot).unwrap();
+        assert!(hot.accounts.is_empty() && hot.slots.is_empty(), "nothing is hot yet");
+        // Stale reads of the pool's slot and fields make them hot, with their committed values.
+        let stale_slot =
+            Read::Storage { address: pool, slot: U256::from(1), value: U256::ZERO, local: false };
+        front.make_read_hot(&stale_slot, &hot).unwrap();
+        front.make_read_hot(&Read::Account { address: pool, seen: None, local: false }, &hot).unwrap();
         assert_eq!(hot.slot(pool, U256::from(1)), Some(U256::from(10)));
-        // Later commits republish the pool, and leave other accounts alone.
+        // Later commits republish the hot locations they change, and nothing else.
         let diff = StateDiff::from_iter([(pool, updated(6, &[(1, 11), (2, 7)])), (other, updated(9, &[]))]);
         front.commit(diff, &hot).unwrap();
         assert_eq!(hot.account(&pool), Some(Some((U256::from(6), 0, KECCAK_EMPTY))));
         assert_eq!(hot.slot(pool, U256::from(1)), Some(U256::from(11)));
-        assert_eq!(hot.slot(pool, U256::from(2)), Some(U256::from(7)));
+        assert_eq!(hot.slot(pool, U256::from(2)), None, "slot 2 is not hot");
+        assert_eq!(hot.account(&other), None);
+        // A transaction executed again makes its writes hot: every slot, and the fields of
+        // accounts whose fields change (not `other`'s, which it leaves as committed).
+        let rerun = StateDiff::from_iter([(pool, updated(6, &[(2, 8)])), (other, updated(9, &[]))]);
+        front.make_writes_hot(&rerun, &hot).unwrap();
+        front.commit(rerun, &hot).unwrap();
+        assert_eq!(hot.slot(pool, U256::from(2)), Some(U256::from(8)));
         assert_eq!(hot.account(&other), None);
         // A run reads the published values, recorded as reads of shared state.
         let (local, reads, codes) = (StateDiff::default(), RefCell::new(Vec::new()), WorkerCodes::default());
         let reader = RunReader { base: &base, local: &local, hot: &hot, reads: &reads, codes: &codes };
-        assert_eq!(reader.storage(pool, U256::from(2)).unwrap(), U256::from(7));
+        assert_eq!(reader.storage(pool, U256::from(2)).unwrap(), U256::from(8));
         assert_eq!(reader.account(pool).unwrap().map(|a| a.balance), Some(U256::from(6)));
         assert_eq!(reader.account(other).unwrap(), None, "not hot: the pre-block state");
         assert!(reads
@@ -761,5 +856,16 @@ mod tests {
         let reads = reads.borrow();
         let stale = front.first_stale(&reads, true, Address::ZERO).unwrap();
         assert!(matches!(stale, Some(Read::Account { address, .. }) if *address == other), "{stale:?}");
+    }
+
+    #[test]
+    fn filter_bits_separate_fields_from_slots_and_stay_in_range() {
+        let address = Address::repeat_byte(7);
+        let fields = filter_bit(&address, None);
+        let slots: Vec<usize> = (0..64u64).map(|s| filter_bit(&address, Some(&U256::from(s)))).collect();
+        assert!(slots.iter().chain([&fields]).all(|b| *b < FILTER_WORDS * 64));
+        assert!(!slots.contains(&fields));
+        let distinct: hashbrown::HashSet<_> = slots.iter().collect();
+        assert!(distinct.len() > 60, "consecutive slots spread over the filter: {}", distinct.len());
     }
 }
