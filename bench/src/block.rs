@@ -37,6 +37,8 @@ pub struct BlockBenchOptions {
     /// Run parallel blocks on a [`WorkerPool`] kept across rounds (as a node would), rather
     /// than on threads started per block.
     pub pool: bool,
+    /// Keep each pool thread on its own CPU ([`WorkerPool::pinned`]).
+    pub pin: bool,
     /// Time [`metisvm_mpef::Mode::Adaptive`] rather than always running in parallel.
     pub adaptive: bool,
     /// How parallel blocks are run.
@@ -98,6 +100,7 @@ fn time_block<R: StateReader + Sync>(
             let config = if options.adaptive { Config::adaptive(threads) } else { Config::parallel(threads) };
             let config = config.with_strategy(options.strategy);
             match options.pool {
+                true if options.pin => Ok(config.with_pool(Arc::new(WorkerPool::pinned(threads)?))),
                 true => Ok(config.with_pool(Arc::new(WorkerPool::new(threads)?))),
                 false => Ok(config),
             }

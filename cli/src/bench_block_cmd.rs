@@ -95,6 +95,7 @@ pub(crate) fn run(args: &Args, benchmarks: PathBuf) -> Result<ExitCode> {
         contracts: benchmarks.join("contracts"),
         mainnet: mainnet.clone(),
         pool: !args.no_pool,
+        pin: !args.no_pin,
         adaptive: args.adaptive,
         strategy: args.strategy,
     };

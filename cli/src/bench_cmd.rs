@@ -90,6 +90,10 @@ pub(crate) struct Args {
     /// them in a pool between blocks (to measure what the pool is worth).
     #[arg(long)]
     pub(crate) no_pool: bool,
+    /// `bench block` only: leave the pool's threads where the kernel puts them rather than
+    /// keeping each on its own CPU (to measure what pinning is worth).
+    #[arg(long)]
+    pub(crate) no_pin: bool,
     /// `bench block` only: time MPEF's adaptive mode, which runs a block sequentially when a
     /// look at its transactions shows it cannot gain from the workers (one transaction,
     /// little gas, or mostly one sender's chain), rather than always in parallel.

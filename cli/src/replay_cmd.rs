@@ -145,11 +145,12 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         (None, true) => Some(metisvm_mpef::Mode::Sequential),
         (None, false) => None,
     };
-    // Parallel blocks run one after another on the same threads, as on a node.
+    // Parallel blocks run one after another on the same threads, each kept on its own CPU,
+    // as on a node that gives its cores to block execution.
     let mpef_pool = match mpef {
         Some(metisvm_mpef::Mode::Parallel(n) | metisvm_mpef::Mode::Adaptive(n)) if n > 1 => {
             Some(std::sync::Arc::new(
-                metisvm_mpef::WorkerPool::new(n)
+                metisvm_mpef::WorkerPool::pinned(n)
                     .context("option --threads: cannot start the worker threads")?,
             ))
         }

@@ -377,8 +377,7 @@ pub fn execute_block<R: StateReader + Sync>(
     }
     let mut stats = Stats { threads: threads.max(1), ..Stats::default() };
     if config.strategy == Strategy::Runs {
-        let (results, changes) = runs::run(base, block, config, &mut stats)?;
-        let (txs, rejected) = split_rejected(results);
+        let (txs, rejected, changes) = runs::run(base, block, config, &mut stats)?;
         return Ok(BlockOutput { txs, rejected, changes, stats });
     }
     match executor::run(base, block, &predecessors, config, &mut stats)? {

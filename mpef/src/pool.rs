@@ -39,12 +39,32 @@ pub struct PoolError {
 }
 
 impl WorkerPool {
-    /// Starts `threads` worker threads (at least one).
+    /// Starts `threads` worker threads (at least one), placed by the kernel.
     pub fn new(threads: usize) -> Result<WorkerPool, PoolError> {
+        WorkerPool::start(threads, false)
+    }
+
+    /// Starts `threads` worker threads (at least one), each kept on its own CPU: thread `i`
+    /// on the `i`-th CPU this process may run on, wrapping around. For a machine whose
+    /// cores are given to block execution. Left to itself, the kernel sometimes wakes two
+    /// workers on one core and leaves them there for milliseconds: on this project's 2-core
+    /// machine, about half the rounds of a 10,000-transfer block then took 12-15 ms
+    /// instead of 6 ms. Pinning is best effort: where the system refuses it (or off Linux)
+    /// the threads run where the kernel puts them.
+    pub fn pinned(threads: usize) -> Result<WorkerPool, PoolError> {
+        WorkerPool::start(threads, true)
+    }
+
+    fn start(threads: usize, pin: bool) -> Result<WorkerPool, PoolError> {
         let threads = threads.max(1);
         let pool = rayon_core::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("mpef-worker-{i}"))
+            .start_handler(move |i| {
+                if pin {
+                    pin_to_cpu(i);
+                }
+            })
             .build()
             .map_err(|e| PoolError { threads, reason: e.to_string() })?;
         Ok(WorkerPool {
@@ -111,6 +131,29 @@ impl WorkerPool {
     }
 }
 
+/// Keeps the calling thread on the `index`-th CPU (wrapping around) of those it may run on.
+#[cfg(target_os = "linux")]
+fn pin_to_cpu(index: usize) {
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: both sets are plain bit arrays on this stack frame, of the size passed, and
+    // the calls concern this thread only (pid 0).
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            return;
+        }
+        let cpus: Vec<usize> =
+            (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &allowed)).collect();
+        let Some(&cpu) = cpus.get(index % cpus.len().max(1)) else { return };
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size, &set);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to_cpu(_index: usize) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +167,33 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(50));
             self.0.store(true, Ordering::SeqCst);
         }
+    }
+
+    /// The CPUs the calling thread may run on.
+    #[cfg(target_os = "linux")]
+    fn allowed_cpus() -> Vec<usize> {
+        // SAFETY: as in `pin_to_cpu`.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            assert_eq!(libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set), 0);
+            (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pinned_pool_keeps_each_thread_on_its_own_cpu() {
+        let available = allowed_cpus();
+        let pool = WorkerPool::pinned(2).unwrap();
+        let masks = pool.run_each(2, |_| allowed_cpus()).expect("the pool is free");
+        assert!(masks.iter().all(|m| m.len() == 1), "one CPU each: {masks:?}");
+        assert!(masks.iter().all(|m| available.contains(&m[0])), "{masks:?} within {available:?}");
+        if available.len() >= 2 {
+            assert_ne!(masks[0], masks[1], "two CPUs for two threads");
+        }
+        let free = WorkerPool::new(2).unwrap();
+        let masks = free.run_each(2, |_| allowed_cpus()).expect("the pool is free");
+        assert!(masks.iter().all(|m| *m == available), "an unpinned pool is left alone: {masks:?}");
     }
 
     #[test]

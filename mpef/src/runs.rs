@@ -36,10 +36,9 @@
 //! is checked or executed again, and at the end of the block. Reads of the coinbase are
 //! therefore always compared by value.
 
-use crate::executor::TxRun;
 use crate::mvmemory::lock;
 use crate::view::WorkerCodes;
-use crate::{BlockInput, Config, MpefError, Padded, Stats, TxResult};
+use crate::{BlockInput, Config, MpefError, Padded, Rejected, Stats, TxResult};
 use dashmap::DashMap;
 use metisvm_state::Overlay;
 use metisvm_vm::{
@@ -272,7 +271,10 @@ impl<R: StateReader> StateReader for RunReader<'_, R> {
 /// The commit front's state: everything committed so far.
 struct Front<'a, R> {
     state: Overlay<'a, R>,
-    results: Vec<TxRun>,
+    /// Results of the committed transactions, in order.
+    results: Vec<TxResult>,
+    /// The transaction the block rejects, once committed (nothing after it is).
+    rejected: Option<Rejected>,
     /// Priority fees of committed transactions not yet credited to the coinbase.
     pending_fee: Option<U256>,
     /// The next run to commit.
@@ -467,14 +469,13 @@ fn run_length(len: usize, threads: usize) -> usize {
 }
 
 /// Runs the block with optimistic runs on `stats.threads` workers: the included
-/// transactions' results (up to and including the first rejected one) and the block's
-/// changes.
+/// transactions' results, the first rejected transaction if any, and the block's changes.
 pub(crate) fn run<R: StateReader + Sync>(
     base: &R,
     block: &BlockInput<'_>,
     config: &Config,
     stats: &mut Stats,
-) -> Result<(Vec<TxRun>, StateDiff), MpefError> {
+) -> Result<(Vec<TxResult>, Option<Rejected>, StateDiff), MpefError> {
     let len = block.txs.len();
     let threads = stats.threads.max(1);
     let run_len = run_length(len, threads);
@@ -490,6 +491,7 @@ pub(crate) fn run<R: StateReader + Sync>(
         front: Mutex::new(Front {
             state: Overlay::with_capacity(base, 2 * len),
             results: Vec::with_capacity(len),
+            rejected: None,
             pending_fee: None,
             next_run: 0,
             ended: false,
@@ -519,7 +521,7 @@ pub(crate) fn run<R: StateReader + Sync>(
     front
         .flush_fees(block.env.coinbase)
         .map_err(|error| MpefError::State { tx: len.saturating_sub(1), error })?;
-    Ok((front.results, front.state.into_diff()))
+    Ok((front.results, front.rejected, front.state.into_diff()))
 }
 
 fn run_workers<R: StateReader + Sync>(
@@ -730,7 +732,7 @@ fn commit_run<R: StateReader + Sync>(
             if let Some(fee) = outcome.coinbase_fee {
                 front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
             }
-            front.results.push(Ok(TxResult::of(outcome)));
+            front.results.push(TxResult::of(outcome));
         }
         return front
             .commit(output.merged, &shared.hot)
@@ -775,10 +777,10 @@ fn commit_run<R: StateReader + Sync>(
                 if let Some(fee) = outcome.coinbase_fee {
                     front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
                 }
-                front.results.push(Ok(TxResult::of(outcome)));
+                front.results.push(TxResult::of(outcome));
             }
             Err(error) => {
-                front.results.push(Err(error));
+                front.rejected = Some(Rejected { index: idx, error });
                 front.ended = true;
                 return Ok(());
             }
@@ -804,6 +806,7 @@ mod tests {
         Front {
             state: Overlay::new(base),
             results: Vec::new(),
+            rejected: None,
             pending_fee: None,
             next_run: 0,
             ended: false,
