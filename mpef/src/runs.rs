@@ -31,6 +31,12 @@
 //!   them) is committed at once, its merged changes moved into the block's
 //!   ([`Overlay::commit_owned`]). Otherwise the front goes transaction by transaction.
 //!
+//! Runs read the pre-block state, so a location written earlier in the block reads stale
+//! (the second swap on a pool). The front therefore publishes the committed values of hot
+//! locations, those it found stale and those a transaction it executed again wrote, in
+//! [`Hot`], where runs look first; those values are guesses that the front checks like any
+//! other read.
+//!
 //! The coinbase's priority fees are deferred as in Block-STM (`Evm::defer_coinbase_fee`),
 //! summed on the commit front, and credited before any transaction that reads the coinbase
 //! is checked or executed again, and at the end of the block. Reads of the coinbase are

@@ -210,6 +210,17 @@ fn account(balance: u64, code: Option<&Bytes>) -> AccountInfo {
 /// code, value forwarded by contracts, self-destructs, creations, zero tips, access lists,
 /// and now and then an invalid transaction.
 fn random_block(rng: &mut Rng, fork: Fork) -> (MemoryState, BlockEnv, CfgEnv, Vec<TxEnv>) {
+    random_block_sized(rng, fork, None, 0.02)
+}
+
+/// A random block of `len` transactions (5 to 34 when `None`), each with a wrong nonce (which
+/// ends the block) at the rate `bad_nonce`.
+fn random_block_sized(
+    rng: &mut Rng,
+    fork: Fork,
+    len: Option<usize>,
+    bad_nonce: f64,
+) -> (MemoryState, BlockEnv, CfgEnv, Vec<TxEnv>) {
     let senders: Vec<Address> = (0..5).map(|i| synthetic::address(0x11, i)).collect();
     let others: Vec<Address> = (0..3).map(|i| synthetic::address(0x22, i)).collect();
     let contracts: Vec<Address> = (0..5).map(|i| synthetic::address(0x33, i)).collect();
@@ -231,10 +242,11 @@ fn random_block(rng: &mut Rng, fork: Fork) -> (MemoryState, BlockEnv, CfgEnv, Ve
     let typed = fork.is_enabled_in(Fork::London);
     let mut nonces = vec![0u64; senders.len()];
     let mut txs = Vec::new();
-    for _ in 0..(5 + rng.below(30)) {
+    let len = len.unwrap_or_else(|| 5 + rng.below(30));
+    for _ in 0..len {
         let s = rng.below(senders.len());
         let mut nonce = nonces[s];
-        if rng.chance(0.02) {
+        if rng.chance(bad_nonce) {
             nonce += 1; // invalid: the block stops here
         }
         nonces[s] += 1;
@@ -283,6 +295,21 @@ fn random_blocks_match_sequential_under_several_thread_counts() {
         let (pre, env, cfg, txs) = random_block(&mut rng, fork);
         let label = format!("random block {round} ({fork:?}, {} txs)", txs.len());
         assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &THREADS, &label);
+    }
+}
+
+#[test]
+fn long_random_blocks_match_sequential_in_long_runs() {
+    // 150 to 249 transactions over five senders: optimistic runs of up to 31 transactions on
+    // one worker and 15 on two, so whole runs commit at once, reads of a run's own writes are
+    // trusted, and the front executes transactions again in the middle of runs.
+    let mut rng = Rng::new(0x10ff);
+    for round in 0..12 {
+        let fork = [Fork::Cancun, Fork::Prague, Fork::London, Fork::Byzantium][round % 4];
+        let len = 150 + rng.below(100);
+        let (pre, env, cfg, txs) = random_block_sized(&mut rng, fork, Some(len), 0.002);
+        let label = format!("long random block {round} ({fork:?}, {} txs)", txs.len());
+        assert_parallel_equals_sequential(&pre, &env, &cfg, &txs, &[1, 2, 4], &label);
     }
 }
 

@@ -138,35 +138,36 @@ impl<R: StateReader> StateReader for Overlay<'_, R> {
 }
 
 impl<R: StateReader> StateWriter for Overlay<'_, R> {
+    /// Merges `diff` in place: one map lookup per account, copying only what changed.
     fn commit(&mut self, diff: &StateDiff) {
         for (address, change) in diff {
-            let merged = match (self.diff.remove(address), change) {
-                (_, AccountChange::Deleted) => AccountChange::Deleted,
+            let earlier = match self.diff.entry(*address) {
+                hashbrown::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(change.clone());
+                    continue;
+                }
+                hashbrown::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            };
+            match (&mut *earlier, change) {
+                (_, AccountChange::Deleted) => *earlier = AccountChange::Deleted,
                 // Storage set before keeps counting unless this change wipes it.
                 (
-                    Some(AccountChange::Updated {
-                        storage: mut earlier, storage_cleared: was_cleared, ..
-                    }),
+                    AccountChange::Updated { info: kept_info, storage: kept, .. },
                     AccountChange::Updated { info, storage_cleared: false, storage },
                 ) => {
-                    earlier.extend(storage.iter().map(|(s, v)| (*s, *v)));
-                    AccountChange::Updated {
-                        info: info.clone(),
-                        storage_cleared: was_cleared,
-                        storage: earlier,
-                    }
+                    kept.extend(storage.iter().map(|(s, v)| (*s, *v)));
+                    *kept_info = info.clone();
                 }
                 // After a deletion the account starts with no storage.
-                (Some(AccountChange::Deleted), AccountChange::Updated { info, storage, .. }) => {
-                    AccountChange::Updated {
+                (AccountChange::Deleted, AccountChange::Updated { info, storage, .. }) => {
+                    *earlier = AccountChange::Updated {
                         info: info.clone(),
                         storage_cleared: true,
                         storage: storage.clone(),
                     }
                 }
-                (_, updated) => updated.clone(),
-            };
-            self.diff.insert(*address, merged);
+                (_, updated) => *earlier = updated.clone(),
+            }
         }
     }
 }
