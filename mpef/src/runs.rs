@@ -655,13 +655,14 @@ fn try_commit<R: StateReader + Sync>(shared: &Shared<'_, R>, evm: &mut Evm, coun
         let advanced = advance(shared, &mut front, evm, counts);
         drop(front);
         match advanced {
-            Ok(true) => progressed = true,
-            Ok(false) => return progressed,
+            Ok(advanced) => progressed |= advanced,
             Err(error) => {
                 fail(shared, error);
                 return true;
             }
         }
+        // Whether or not this turn committed anything, a run stored while the front was
+        // held found it taken: look again.
         let next = shared.committed_runs.load(SeqCst);
         if shared.done.load(SeqCst) || next >= shared.runs || lock(&shared.outputs[next]).is_none() {
             return progressed;
