@@ -121,8 +121,21 @@ fn run_workers<R: StateReader + Sync>(
     shared: &Shared<'_, R>,
     threads: usize,
 ) -> Result<Vec<Counts>, MpefError> {
-    if let Some(pool) = &shared.config.pool {
-        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| pool.run_each(threads, |_| worker(shared))));
+    run_on_workers(shared.config, threads, || shared.scheduler.halt(), || worker(shared))
+}
+
+/// Runs `work` on `threads` threads at once and returns what each returned: on
+/// `config`'s pool when it has enough free threads, else on threads started here. A panic
+/// that escapes `work` calls `halt` (so the others stop waiting) and becomes
+/// [`MpefError::WorkerPanicked`]. Both strategies run their workers through this.
+pub(crate) fn run_on_workers<C: Send>(
+    config: &Config,
+    threads: usize,
+    halt: impl Fn() + Sync,
+    work: impl Fn() -> C + Sync,
+) -> Result<Vec<C>, MpefError> {
+    if let Some(pool) = &config.pool {
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| pool.run_each(threads, |_| work())));
         match ran {
             Ok(Some(ends)) => return Ok(ends),
             Ok(None) => {}
@@ -130,14 +143,14 @@ fn run_workers<R: StateReader + Sync>(
         }
     }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(move || worker(shared))).collect();
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(&work)).collect();
         let mut ends = Vec::with_capacity(threads);
         let mut panicked = None;
         for handle in handles {
             match handle.join() {
                 Ok(end) => ends.push(end),
                 Err(payload) => {
-                    shared.scheduler.halt();
+                    halt();
                     panicked = Some(panic_message(payload.as_ref()));
                 }
             }
@@ -147,6 +160,18 @@ fn run_workers<R: StateReader + Sync>(
             None => Ok(ends),
         }
     })
+}
+
+/// A worker's interpreter: coinbase fees deferred, code analyses shared with the block's
+/// other workers, and the configured compiled code.
+pub(crate) fn worker_evm(config: &Config, code_analyses: &Arc<SharedCodeCache>) -> Evm {
+    let mut evm = Evm::new();
+    evm.defer_coinbase_fee(true);
+    evm.share_code_analyses(code_analyses.clone());
+    if let Some(native) = &config.native {
+        evm.set_native_backend(native.clone());
+    }
+    evm
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -192,12 +217,7 @@ fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) -> Counts {
 }
 
 fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
-    let mut evm = Evm::new();
-    evm.defer_coinbase_fee(true);
-    evm.share_code_analyses(shared.code_analyses.clone());
-    if let Some(native) = &shared.config.native {
-        evm.set_native_backend(native.clone());
-    }
+    let mut evm = worker_evm(shared.config, &shared.code_analyses);
     let codes = WorkerCodes::default();
     let mut task: Option<Task> = None;
     let mut idle = Backoff::default();
@@ -217,10 +237,10 @@ fn run_tasks<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts)
 
 /// Waiting for other workers: spin briefly, then give the core away.
 #[derive(Default)]
-struct Backoff(u32);
+pub(crate) struct Backoff(u32);
 
 impl Backoff {
-    fn wait(&mut self) {
+    pub(crate) fn wait(&mut self) {
         self.0 += 1;
         if self.0 < 64 {
             std::hint::spin_loop();

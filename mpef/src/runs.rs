@@ -42,6 +42,7 @@
 //! is checked or executed again, and at the end of the block. Reads of the coinbase are
 //! therefore always compared by value.
 
+use crate::executor::{panic_message, run_on_workers, worker_evm, Backoff};
 use crate::mvmemory::lock;
 use crate::view::WorkerCodes;
 use crate::{BlockInput, Config, MpefError, Padded, Rejected, Stats, TxResult};
@@ -223,23 +224,18 @@ impl<R: StateReader> StateReader for RunReader<'_, R> {
     }
 
     fn code_by_hash(&self, code_hash: B256) -> Result<Bytes, StateError> {
-        if let Some(code) = self.codes.0.borrow().get(&code_hash) {
-            return Ok(code.clone());
-        }
-        let created =
-            self.local.values().find_map(|change| match change {
+        self.codes.get_or_copy(code_hash, || {
+            let created = self.local.values().find_map(|change| match change {
                 AccountChange::Updated {
                     info: AccountInfo { code_hash: h, code: Some(code), .. }, ..
                 } if *h == code_hash => Some(code.clone()),
                 _ => None,
             });
-        let shared = match created {
-            Some(code) => code,
-            None => self.base.code_by_hash(code_hash)?,
-        };
-        let own = Bytes::copy_from_slice(&shared);
-        self.codes.0.borrow_mut().insert(code_hash, own.clone());
-        Ok(own)
+            match created {
+                Some(code) => Ok(code),
+                None => self.base.code_by_hash(code_hash),
+            }
+        })
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
@@ -294,7 +290,23 @@ struct Front<'a, R> {
     hot_slot_accounts: hashbrown::HashSet<Address>,
 }
 
-impl<R: StateReader> Front<'_, R> {
+impl<'a, R: StateReader> Front<'a, R> {
+    /// Nothing committed yet, over `base`, for a block of `len` transactions.
+    fn new(base: &'a R, len: usize) -> Self {
+        Front {
+            // Most transactions change two accounts (the sender, and a recipient or a contract).
+            state: Overlay::with_capacity(base, 2 * len),
+            results: Vec::with_capacity(len),
+            rejected: None,
+            pending_fee: None,
+            next_run: 0,
+            ended: false,
+            hot_fields: hashbrown::HashSet::new(),
+            hot_slots: hashbrown::HashSet::new(),
+            hot_slot_accounts: hashbrown::HashSet::new(),
+        }
+    }
+
     /// Credits the pending fees to the coinbase, creating it if missing.
     fn flush_fees(&mut self, coinbase: Address) -> Result<(), StateError> {
         let Some(fee) = self.pending_fee.take() else { return Ok(()) };
@@ -494,24 +506,14 @@ pub(crate) fn run<R: StateReader + Sync>(
         runs,
         next_run: Padded(AtomicUsize::new(0)),
         outputs: (0..runs).map(|_| Padded(Mutex::new(None))).collect(),
-        front: Mutex::new(Front {
-            state: Overlay::with_capacity(base, 2 * len),
-            results: Vec::with_capacity(len),
-            rejected: None,
-            pending_fee: None,
-            next_run: 0,
-            ended: false,
-            hot_fields: hashbrown::HashSet::new(),
-            hot_slots: hashbrown::HashSet::new(),
-            hot_slot_accounts: hashbrown::HashSet::new(),
-        }),
+        front: Mutex::new(Front::new(base, len)),
         hot: Hot::new(),
         committed_runs: Padded(AtomicUsize::new(0)),
         done: Padded(AtomicBool::new(len == 0)),
         failure: Mutex::new(None),
         code_analyses: Arc::new(SharedCodeCache::new()),
     };
-    let ends = run_workers(&shared, threads)?;
+    let ends = run_on_workers(config, threads, || shared.done.store(true, SeqCst), || worker(&shared))?;
     for counts in ends {
         stats.executions += counts.executions + counts.reexecutions;
         stats.validations += counts.validations;
@@ -530,40 +532,6 @@ pub(crate) fn run<R: StateReader + Sync>(
     Ok((front.results, front.rejected, front.state.into_diff()))
 }
 
-fn run_workers<R: StateReader + Sync>(
-    shared: &Shared<'_, R>,
-    threads: usize,
-) -> Result<Vec<Counts>, MpefError> {
-    if let Some(pool) = &shared.config.pool {
-        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| pool.run_each(threads, |_| worker(shared))));
-        match ran {
-            Ok(Some(ends)) => return Ok(ends),
-            Ok(None) => {}
-            Err(payload) => {
-                return Err(MpefError::WorkerPanicked(crate::executor::panic_message(payload.as_ref())))
-            }
-        }
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(move || worker(shared))).collect();
-        let mut ends = Vec::with_capacity(threads);
-        let mut panicked = None;
-        for handle in handles {
-            match handle.join() {
-                Ok(end) => ends.push(end),
-                Err(payload) => {
-                    shared.done.store(true, SeqCst);
-                    panicked = Some(crate::executor::panic_message(payload.as_ref()));
-                }
-            }
-        }
-        match panicked {
-            Some(message) => Err(MpefError::WorkerPanicked(message)),
-            None => Ok(ends),
-        }
-    })
-}
-
 fn fail<R>(shared: &Shared<'_, R>, error: MpefError) {
     let mut slot = lock(&shared.failure);
     if slot.is_none() {
@@ -576,20 +544,15 @@ fn worker<R: StateReader + Sync>(shared: &Shared<'_, R>) -> Counts {
     let mut counts = Counts::default();
     let ran = std::panic::catch_unwind(AssertUnwindSafe(|| work(shared, &mut counts)));
     if let Err(payload) = ran {
-        fail(shared, MpefError::WorkerPanicked(crate::executor::panic_message(payload.as_ref())));
+        fail(shared, MpefError::WorkerPanicked(panic_message(payload.as_ref())));
     }
     counts
 }
 
 fn work<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
-    let mut evm = Evm::new();
-    evm.defer_coinbase_fee(true);
-    evm.share_code_analyses(shared.code_analyses.clone());
-    if let Some(native) = &shared.config.native {
-        evm.set_native_backend(native.clone());
-    }
+    let mut evm = worker_evm(shared.config, &shared.code_analyses);
     let codes = WorkerCodes::default();
-    let mut idle = 0u32;
+    let mut idle = Backoff::default();
     while !shared.done.load(SeqCst) {
         let claimed = if shared.next_run.load(SeqCst) < shared.runs {
             Some(shared.next_run.fetch_add(1, SeqCst)).filter(|r| *r < shared.runs)
@@ -600,14 +563,9 @@ fn work<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
             let output = speculate(shared, &mut evm, &codes, run, counts);
             *lock(&shared.outputs[run]) = Some(output);
             try_commit(shared, &mut evm, counts);
-            idle = 0;
+            idle = Backoff::default();
         } else if !try_commit(shared, &mut evm, counts) {
-            idle += 1;
-            if idle < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
+            idle.wait();
         }
     }
 }
@@ -811,26 +769,12 @@ mod tests {
         }
     }
 
-    fn front(base: &MemoryState) -> Front<'_, MemoryState> {
-        Front {
-            state: Overlay::new(base),
-            results: Vec::new(),
-            rejected: None,
-            pending_fee: None,
-            next_run: 0,
-            ended: false,
-            hot_fields: hashbrown::HashSet::new(),
-            hot_slots: hashbrown::HashSet::new(),
-            hot_slot_accounts: hashbrown::HashSet::new(),
-        }
-    }
-
     #[test]
     fn commits_publish_only_hot_locations_and_runs_read_them() {
         let (pool, other) = (Address::repeat_byte(1), Address::repeat_byte(2));
         let base = MemoryState::new();
         let hot = Hot::new();
-        let mut front = front(&base);
+        let mut front = Front::new(&base, 4);
         front.commit(StateDiff::from_iter([(pool, updated(5, &[(1, 10)]))]), &hot).unwrap();
         assert!(hot.accounts.is_empty() && hot.slots.is_empty(), "nothing is hot yet");
         // Stale reads of the pool's slot and fields make them hot, with their committed values.

@@ -37,7 +37,24 @@ pub(crate) struct TxView<'a, R> {
 /// shared buffer would make all workers bump the same reference count, a cache line that
 /// then bounces between cores on every call.
 #[derive(Default)]
-pub(crate) struct WorkerCodes(pub(crate) RefCell<hashbrown::HashMap<B256, Bytes>>);
+pub(crate) struct WorkerCodes(RefCell<hashbrown::HashMap<B256, Bytes>>);
+
+impl WorkerCodes {
+    /// This worker's copy of the code `code_hash`, made from what `fetch` returns the first
+    /// time.
+    pub(crate) fn get_or_copy(
+        &self,
+        code_hash: B256,
+        fetch: impl FnOnce() -> Result<Bytes, StateError>,
+    ) -> Result<Bytes, StateError> {
+        if let Some(code) = self.0.borrow().get(&code_hash) {
+            return Ok(code.clone());
+        }
+        let own = Bytes::copy_from_slice(&fetch()?);
+        self.0.borrow_mut().insert(code_hash, own.clone());
+        Ok(own)
+    }
+}
 
 /// The message of the error that stops the interpreter when a view is interrupted.
 const INTERRUPTED: &str = "parallel execution interrupted";
@@ -128,16 +145,10 @@ impl<R: StateReader> StateReader for TxView<'_, R> {
     }
 
     fn code_by_hash(&self, code_hash: B256) -> Result<Bytes, StateError> {
-        if let Some(code) = self.codes.0.borrow().get(&code_hash) {
-            return Ok(code.clone());
-        }
-        let shared = match self.memory.code(&code_hash) {
-            Some(code) => code,
-            None => self.base.code_by_hash(code_hash)?,
-        };
-        let own = Bytes::copy_from_slice(&shared);
-        self.codes.0.borrow_mut().insert(code_hash, own.clone());
-        Ok(own)
+        self.codes.get_or_copy(code_hash, || match self.memory.code(&code_hash) {
+            Some(code) => Ok(code),
+            None => self.base.code_by_hash(code_hash),
+        })
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
