@@ -168,6 +168,19 @@ pub struct ReplayOptions {
     pub mpef_pool: Option<std::sync::Arc<metisvm_mpef::WorkerPool>>,
 }
 
+impl ReplayOptions {
+    /// Options with these compiled code and MetisDB folder, and no MPEF run.
+    fn without_mpef(native: Option<&Backend>, db: Option<&Path>) -> ReplayOptions {
+        ReplayOptions {
+            native: native.cloned(),
+            db: db.map(Path::to_path_buf),
+            mpef: None,
+            mpef_strategy: Default::default(),
+            mpef_pool: None,
+        }
+    }
+}
+
 /// The block folders under `path`: `path` itself when it holds `block.json`, else its
 /// sub-folders that do, in increasing block number (folder names that are not numbers last,
 /// by name).
@@ -350,13 +363,7 @@ pub fn run_block(
     native: Option<&Backend>,
     db: Option<&Path>,
 ) -> Result<BlockReport, InputError> {
-    let options = ReplayOptions {
-        native: native.cloned(),
-        db: db.map(Path::to_path_buf),
-        mpef: None,
-        mpef_strategy: Default::default(),
-        mpef_pool: None,
-    };
+    let options = ReplayOptions::without_mpef(native, db);
     run_block_with(dir, skips, &options)
 }
 
@@ -503,13 +510,7 @@ pub fn run_blocks_in(
     db: Option<&Path>,
     on_done: impl Fn(&BlockReport) + Sync,
 ) -> Result<Vec<BlockReport>, InputError> {
-    let options = ReplayOptions {
-        native: native.cloned(),
-        db: db.map(Path::to_path_buf),
-        mpef: None,
-        mpef_strategy: Default::default(),
-        mpef_pool: None,
-    };
+    let options = ReplayOptions::without_mpef(native, db);
     run_blocks_with(dirs, skips, &options, on_done)
 }
 
