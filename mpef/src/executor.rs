@@ -84,7 +84,10 @@ pub(crate) fn run<R: StateReader + Sync>(
         failure: Mutex::new(None),
         // Most transactions change two accounts (the sender, and a recipient or a
         // contract), and many share the contract.
-        commits: Mutex::new(Commits { changes: StateDiff::with_capacity(len * 3 / 2), rejected: None }),
+        commits: Mutex::new(Commits {
+            changes: StateDiff::with_capacity_and_hasher(len * 3 / 2, Default::default()),
+            rejected: None,
+        }),
         code_analyses: Arc::new(SharedCodeCache::new()),
     };
     for counts in run_workers(&shared, threads)? {

@@ -21,13 +21,25 @@ impl<'a, R: StateReader> Overlay<'a, R> {
     /// An overlay with no changes over `base`, with room for changes to `accounts`
     /// accounts before its map grows.
     pub fn with_capacity(base: &'a R, accounts: usize) -> Self {
-        Overlay { base, diff: StateDiff::with_capacity(accounts) }
+        Overlay { base, diff: StateDiff::with_capacity_and_hasher(accounts, Default::default()) }
+    }
+
+    /// An overlay over `base` whose changes start as `diff`: a map handed back for reuse
+    /// keeps its allocation.
+    pub fn with_diff(base: &'a R, diff: StateDiff) -> Self {
+        Overlay { base, diff }
     }
 
     /// [`StateWriter::commit`] taking the diff by value: its entries and storage maps are
     /// moved in rather than copied, one map lookup per account.
-    pub fn commit_owned(&mut self, diff: StateDiff) {
-        for (address, change) in diff {
+    pub fn commit_owned(&mut self, mut diff: StateDiff) {
+        self.commit_drained(&mut diff);
+    }
+
+    /// [`Overlay::commit_owned`] that leaves `diff` empty with its allocation, for the
+    /// caller to reuse or free where it was allocated.
+    pub fn commit_drained(&mut self, diff: &mut StateDiff) {
+        for (address, change) in diff.drain() {
             match self.diff.entry(address) {
                 hashbrown::hash_map::Entry::Vacant(entry) => {
                     entry.insert(change);

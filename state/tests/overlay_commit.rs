@@ -1,7 +1,8 @@
 //! `Overlay::commit_owned` (diffs moved in) leaves exactly the changes `commit` (diffs
 //! copied) leaves, for every way two changes to one account combine: update after update,
 //! a deletion, re-creation after a deletion, storage wiped by a creation, and a sequence
-//! merged into one diff first, as the parallel executor's runs are.
+//! merged into one diff first, as the parallel executor's runs are; and `commit_drained`,
+//! which leaves the emptied map to reuse.
 
 use metisvm_state::{MemoryState, Overlay};
 use metisvm_vm::{AccountChange, AccountInfo, Address, Bytes, StateDiff, StateWriter, U256};
@@ -69,4 +70,26 @@ fn a_sequence_merged_first_commits_to_the_same_changes() {
     at_once.commit_owned(diffs()[0].clone());
     at_once.commit_owned(merged.into_diff());
     assert_eq!(at_once.diff(), one_by_one.diff());
+}
+
+#[test]
+fn a_drained_commit_empties_the_diff_and_its_map_can_be_reused() {
+    let base = MemoryState::new();
+    let mut copied = Overlay::new(&base);
+    let mut drained = Overlay::new(&base);
+    let mut run = Overlay::new(&base);
+    for mut diff in diffs() {
+        copied.commit(&diff);
+        let capacity = diff.capacity();
+        drained.commit_drained(&mut diff);
+        assert!(diff.is_empty(), "a drained diff is left empty");
+        assert_eq!(diff.capacity(), capacity, "and keeps its allocation");
+        assert_eq!(drained.diff(), copied.diff());
+        // The emptied map carries a later overlay's changes as a fresh one would.
+        run = Overlay::with_diff(&base, diff);
+        run.commit(&diffs()[2]);
+    }
+    let mut fresh = Overlay::new(&base);
+    fresh.commit(&diffs()[2]);
+    assert_eq!(run.diff(), fresh.diff());
 }

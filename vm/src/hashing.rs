@@ -16,11 +16,22 @@ pub struct AddressHashBuilder {
     seeds: [u64; 3],
 }
 
+/// Three random seeds from std's `RandomState`: hashing constants with its fresh keys.
+fn fresh_seeds() -> [u64; 3] {
+    let random = std::collections::hash_map::RandomState::new();
+    [random.hash_one(1u8), random.hash_one(2u8), random.hash_one(3u8) | 1]
+}
+
+thread_local! {
+    /// Each thread draws its seeds once: every transaction's diff is a new map, and three
+    /// SipHash runs per map would cost more than hashing its few keys.
+    static THREAD_SEEDS: [u64; 3] = fresh_seeds();
+}
+
 impl Default for AddressHashBuilder {
+    #[inline]
     fn default() -> Self {
-        // std's RandomState gives fresh random keys; hashing constants yields the seeds.
-        let random = std::collections::hash_map::RandomState::new();
-        let seeds = [random.hash_one(1u8), random.hash_one(2u8), random.hash_one(3u8) | 1];
+        let seeds = THREAD_SEEDS.try_with(|seeds| *seeds).unwrap_or_else(|_| fresh_seeds());
         AddressHashBuilder { seeds }
     }
 }

@@ -543,7 +543,7 @@ impl<'db> Journal<'db> {
         // The maps are read in place and cleared afterwards: moving their entries out by
         // value (as `drain` does) copies each whole entry through the stack, which measured
         // as a sixth of this function's time on one-call transactions.
-        let mut diff = StateDiff::with_capacity(self.accounts.len());
+        let mut diff = StateDiff::with_capacity_and_hasher(self.accounts.len(), Default::default());
         for (address, account) in self.accounts.iter_mut() {
             let delete = account.selfdestructed || (clear_empty && account.touched && account.is_empty());
             if delete {

@@ -6,6 +6,7 @@
 //! interpreter never writes to a store directly; it returns a [`StateDiff`] that the caller
 //! commits (or, in the parallel executor, validates first).
 
+use crate::hashing::AddressHashBuilder;
 use crate::primitives::{Address, Bytes, B256, KECCAK_EMPTY, U256};
 use hashbrown::HashMap;
 
@@ -112,7 +113,8 @@ pub enum AccountChange {
 }
 
 /// The changes of one transaction (or of a block of them), to be committed to a store.
-pub type StateDiff = HashMap<Address, AccountChange>;
+/// Keyed with [`AddressHashBuilder`]: build one with `StateDiff::default()`.
+pub type StateDiff = HashMap<Address, AccountChange, AddressHashBuilder>;
 
 /// Write access to a world state: applying the diff a transaction produced.
 pub trait StateWriter {
