@@ -2,7 +2,7 @@
 //! copied) leaves, for every way two changes to one account combine: update after update,
 //! a deletion, re-creation after a deletion, storage wiped by a creation, and a sequence
 //! merged into one diff first, as the parallel executor's runs are; and `commit_drained`,
-//! which leaves the emptied map to reuse.
+//! which leaves the emptied map to reuse. Also where the overlay finds code by hash.
 
 use metisvm_state::{MemoryState, Overlay};
 use metisvm_vm::{AccountChange, AccountInfo, Address, Bytes, StateDiff, StateWriter, U256};
@@ -92,4 +92,26 @@ fn a_drained_commit_empties_the_diff_and_its_map_can_be_reused() {
     let mut fresh = Overlay::new(&base);
     fresh.commit(&diffs()[2]);
     assert_eq!(run.diff(), fresh.diff());
+}
+
+#[test]
+fn code_is_found_in_the_base_or_in_the_committed_changes_and_missing_code_is_an_error() {
+    use metisvm_vm::{keccak256, StateReader};
+    let (old_code, new_code) = (Bytes::from_static(&[0x60, 0x01]), Bytes::from_static(&[0x60, 0x02]));
+    let mut base = MemoryState::new();
+    let info = AccountInfo { code: Some(old_code.clone()), ..AccountInfo::default() };
+    base.insert_account(Address::repeat_byte(1), info, []);
+    let mut overlay = Overlay::new(&base);
+    let deployed = AccountInfo {
+        code_hash: keccak256(&new_code),
+        code: Some(new_code.clone()),
+        ..AccountInfo::default()
+    };
+    let change =
+        AccountChange::Updated { info: deployed, storage_cleared: true, storage: Default::default() };
+    overlay.commit(&StateDiff::from_iter([(Address::repeat_byte(2), change)]));
+    assert_eq!(overlay.code_by_hash(keccak256(&old_code)).unwrap(), old_code);
+    assert_eq!(overlay.code_by_hash(keccak256(&new_code)).unwrap(), new_code);
+    let missing = overlay.code_by_hash(keccak256([0x00])).unwrap_err();
+    assert!(missing.to_string().contains("no code"), "the base's error is kept: {missing}");
 }
