@@ -29,7 +29,7 @@
 //! - A run whose every transaction holds (checked against the state before the run, which
 //!   is exact for reads of the pre-block state: no earlier transaction of the run wrote
 //!   them) is committed at once, its merged changes moved into the block's
-//!   ([`Overlay::commit_owned`]). Otherwise the front goes transaction by transaction.
+//!   ([`Overlay::commit_drained`]). Otherwise the front goes transaction by transaction.
 //!
 //! Runs read the pre-block state, so a location written earlier in the block reads stale
 //! (the second swap on a pool). The front therefore publishes the committed values of hot
@@ -109,9 +109,11 @@ struct RunOutput {
 /// spent 28% more time than 1 on raw transfers, the extra mostly in allocating, freeing
 /// and filling these maps).
 struct Leftover {
-    /// The transactions' own diffs (emptied where committed), to free.
+    /// The transactions' own diffs, to free: whole when the run was committed at once,
+    /// emptied where the front committed them one by one.
     diffs: Vec<StateDiff>,
-    /// The run's merged map, emptied by the commit, to reuse.
+    /// The run's merged map, to reuse: emptied when the run was committed at once, cleared
+    /// by its worker otherwise.
     merged: Option<StateDiff>,
     /// The run's vectors, emptied, to reuse.
     reads: Vec<Read>,
@@ -594,9 +596,8 @@ fn work<R: StateReader + Sync>(shared: &Shared<'_, R>, counts: &mut Counts) {
         }
     }
     // Free what is left of this worker's runs here rather than on the caller's thread.
-    while let Some(leftover) = lock(&shared.leftovers[me]).pop() {
-        drop(leftover);
-    }
+    let leftovers = std::mem::take(&mut *lock(&shared.leftovers[me]));
+    drop(leftovers);
 }
 
 /// Frees what the front left of worker `me`'s committed runs, keeping one emptied merged
@@ -640,10 +641,12 @@ fn speculate<R: StateReader + Sync>(
     let end = (start + shared.run_len).min(block.txs.len());
     let (merged, mut reads, mut txs) = reuse_leftovers(shared, me);
     // Room for two accounts per transaction (a sender and a recipient or contract), so the
-    // run's map never grows: measured 3-4% faster on transfer blocks than growing it.
+    // run's map never grows: measured 3-4% faster on transfer blocks than growing it. A map
+    // one run grew far beyond that (an airdrop) is not reused: clearing and scanning it
+    // costs in proportion to its size.
     let room = 2 * (end - start) + 2;
     let mut local = match merged {
-        Some(map) if map.capacity() >= room => Overlay::with_diff(shared.base, map),
+        Some(map) if (room..=4 * room).contains(&map.capacity()) => Overlay::with_diff(shared.base, map),
         _ => Overlay::with_capacity(shared.base, room),
     };
     reads.reserve((end - start) * 4);

@@ -1,4 +1,5 @@
-//! A hasher for the journal's map of accounts, keyed by address.
+//! A hasher for maps keyed by address: the journal's accounts and every
+//! [`StateDiff`](crate::StateDiff).
 //!
 //! Addresses are 20 bytes. A general-purpose hasher reads them as overlapping 8-byte words,
 //! and when the key was just written to the stack as a 16-byte and a 4-byte store (which is
@@ -7,8 +8,14 @@
 //! inside one of those stores, and mixes each of them with its own secret random seed, so
 //! no choice of address bytes can cancel a term: crafting colliding addresses needs the
 //! seeds. (Collisions would only cost time; the map still compares whole keys.)
+//!
+//! Each thread draws its seeds once, and each new map on that thread then takes the next
+//! step of a sequence from them, so no two maps share a hash function. Maps that shared one
+//! would be slow to copy into each other: walking one map in its bucket order and inserting
+//! into a smaller one that grows piles the keys into a few runs of buckets.
 
 use core::hash::{BuildHasher, Hasher};
+use std::cell::Cell;
 
 /// Builds [`AddressHasher`]s sharing one random seed.
 #[derive(Clone, Copy, Debug)]
@@ -24,14 +31,26 @@ fn fresh_seeds() -> [u64; 3] {
 
 thread_local! {
     /// Each thread draws its seeds once: every transaction's diff is a new map, and three
-    /// SipHash runs per map would cost more than hashing its few keys.
-    static THREAD_SEEDS: [u64; 3] = fresh_seeds();
+    /// SipHash runs per map would cost more than hashing its few keys. The first seed
+    /// advances for every map (see the module docs).
+    static THREAD_SEEDS: Cell<[u64; 3]> = Cell::new(fresh_seeds());
 }
+
+/// The step of the first seed from one map to the next: odd, so the sequence only repeats
+/// after 2^64 maps.
+const SEED_STEP: u64 = 0x9e37_79b9_7f4a_7c15;
 
 impl Default for AddressHashBuilder {
     #[inline]
     fn default() -> Self {
-        let seeds = THREAD_SEEDS.try_with(|seeds| *seeds).unwrap_or_else(|_| fresh_seeds());
+        let seeds = THREAD_SEEDS
+            .try_with(|cell| {
+                let mut seeds = cell.get();
+                seeds[0] = seeds[0].wrapping_add(SEED_STEP);
+                cell.set(seeds);
+                seeds
+            })
+            .unwrap_or_else(|_| fresh_seeds());
         AddressHashBuilder { seeds }
     }
 }
@@ -93,6 +112,13 @@ mod tests {
     use super::*;
     use crate::primitives::Address;
     use std::collections::HashSet;
+
+    #[test]
+    fn each_map_on_a_thread_hashes_differently() {
+        let address = Address::repeat_byte(7);
+        let hashes: HashSet<u64> = (0..64).map(|_| AddressHashBuilder::default().hash_one(address)).collect();
+        assert_eq!(hashes.len(), 64, "64 builders, 64 hash functions");
+    }
 
     #[test]
     fn distinct_addresses_spread() {
