@@ -327,6 +327,14 @@ impl<'a, R: StateReader> Front<'a, R> {
         }
     }
 
+    /// Records a committed transaction's result, and its priority fee as pending.
+    fn record(&mut self, outcome: TxOutcome) {
+        if let Some(fee) = outcome.coinbase_fee {
+            self.pending_fee = Some(self.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
+        }
+        self.results.push(TxResult::of(outcome));
+    }
+
     /// Credits the pending fees to the coinbase, creating it if missing.
     fn flush_fees(&mut self, coinbase: Address) -> Result<(), StateError> {
         let Some(fee) = self.pending_fee.take() else { return Ok(()) };
@@ -789,10 +797,7 @@ fn commit_txs<R: StateReader + Sync>(
         // `run_holds` found every result `Ok`.
         for mut outcome in output.txs.drain(..).filter_map(|t| t.result.ok()) {
             leftover.diffs.push(std::mem::take(&mut outcome.diff));
-            if let Some(fee) = outcome.coinbase_fee {
-                front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
-            }
-            front.results.push(TxResult::of(outcome));
+            front.record(outcome);
         }
         return front
             .commit(&mut output.merged, &shared.hot)
@@ -841,10 +846,7 @@ fn commit_txs<R: StateReader + Sync>(
                     // Executed by the run's worker: its empty map goes back there.
                     leftover.diffs.push(std::mem::take(&mut outcome.diff));
                 }
-                if let Some(fee) = outcome.coinbase_fee {
-                    front.pending_fee = Some(front.pending_fee.unwrap_or(U256::ZERO).saturating_add(fee));
-                }
-                front.results.push(TxResult::of(outcome));
+                front.record(outcome);
             }
             Err(error) => {
                 front.rejected = Some(Rejected { index: idx, error });
